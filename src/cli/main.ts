@@ -1,0 +1,52 @@
+import { Command, CommanderError, Option } from "commander";
+import type { GlobalOptions } from "./context.js";
+import { registerDoctor } from "./doctor.js";
+import { registerDown } from "./down.js";
+import { registerEnv } from "./env.js";
+import { registerExec } from "./exec.js";
+import { registerImages } from "./images.js";
+import { registerLogs } from "./logs.js";
+import { reportError } from "./output.js";
+import { registerStatus } from "./status.js";
+import { registerUp } from "./up.js";
+
+export function createProgram(): Command {
+  const program = new Command("prodlike")
+    .description(
+      "Run a Django app as it runs on a free-tier PaaS (Render + gunicorn, Postgres behind a pooler, Redis, S3/Cloudinary) — and reproduce that production's failures.",
+    )
+    .addOption(new Option("--log-format <format>", "pretty (default on a terminal) | json").choices(["pretty", "json"]))
+    .option("--log-level <level>", "trace | debug | info | warn | error", "info")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .addHelpText(
+      "after",
+      `
+Start here:
+  prodlike doctor                     check the engine, images and ports
+  prodlike up fixtures/render-supabase
+  prodlike status -o json             services, states, URLs
+  prodlike down --volumes             stop it and delete its data`,
+    );
+  const globals = () => program.opts<GlobalOptions>();
+  registerUp(program, globals);
+  registerDown(program, globals);
+  registerStatus(program, globals);
+  registerLogs(program, globals);
+  registerExec(program, globals);
+  registerEnv(program, globals);
+  registerImages(program, globals);
+  registerDoctor(program, globals);
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    return reportError(err);
+  }
+}

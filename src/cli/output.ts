@@ -1,0 +1,30 @@
+import type { Logger } from "pino";
+import { isProdlikeError } from "../errors.js";
+
+/** Command output (not logs) goes to stdout. */
+export function print(text = ""): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** Print an error the way its kind deserves and return the exit code. */
+export function reportError(err: unknown, logger?: Logger): number {
+  if (isProdlikeError(err) && err.isUserError()) {
+    process.stderr.write(`\nerror: ${err.message}\n`);
+    return 1;
+  }
+  logger?.flush?.();
+  process.stderr.write(`\nprodlike failed unexpectedly (a bug: please report it with the lines below)\n`);
+  let current: unknown = err;
+  let depth = 0;
+  while (current && depth < 5) {
+    process.stderr.write(`${depth === 0 ? "" : "caused by: "}${current instanceof Error ? current.stack ?? current.message : String(current)}\n`);
+    current = current instanceof Error ? current.cause : undefined;
+    depth++;
+  }
+  return 2;
+}
+
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd()).join("\n");
+}

@@ -1,0 +1,46 @@
+import type { Command } from "commander";
+import { connectEngine } from "../engine/docker.js";
+import { stackServices } from "../engine/inspect.js";
+import { isAlive } from "../state.js";
+import { locate, type GlobalOptions } from "./context.js";
+import { print, table } from "./output.js";
+
+export function registerStatus(program: Command, _globals: () => GlobalOptions): void {
+  program
+    .command("status")
+    .description("show a stack: its services, their states, URLs and ports")
+    .argument("[dir]", "the project folder", ".")
+    .option("-o, --output <format>", "text | json", "text")
+    .action(async (dir: string, flags: { output: string }) => {
+      const where = await locate(dir);
+      const docker = await connectEngine();
+      const services = await stackServices(docker, where.project);
+      const owner = where.state && isAlive(where.state.pid) ? where.state : null;
+      const status = owner?.status ?? (services.length > 0 ? "orphaned" : "stopped");
+      const report = {
+        project: where.project,
+        dir: where.dir,
+        status,
+        pid: owner?.pid ?? null,
+        urls: owner?.urls ?? null,
+        env: owner?.hostEnv ?? null,
+        services,
+      };
+      if (flags.output === "json") {
+        print(JSON.stringify(report, null, 2));
+        return;
+      }
+      print(`${where.project}  ${status}${owner ? ` (pid ${owner.pid})` : ""}  ${where.dir}`);
+      if (owner?.urls) print(`app: ${owner.urls.app}   http: ${owner.urls.http}`);
+      if (status === "orphaned") print("its owning process is gone: `prodlike down` removes what is left");
+      if (services.length > 0) {
+        print("");
+        print(
+          table([
+            ["SERVICE", "STATE", "HEALTH", "PORTS (127.0.0.1)", "CONTAINER"],
+            ...services.map((s) => [s.name, s.state, s.health ?? "-", Object.entries(s.ports).map(([c, h]) => `${h}→${c}`).join(" ") || "-", s.container]),
+          ]),
+        );
+      }
+    });
+}

@@ -1,0 +1,32 @@
+import { z } from "zod";
+
+/** prodlike.yaml: optional overrides of what detection found. Strict, like render.yaml. */
+export const ProdlikeYamlSchema = z.strictObject({
+  /** Which render.yaml web service to run, when there are several. */
+  service: z.string().min(1).optional(),
+  plan: z.enum(["free", "starter", "standard"]).optional(),
+  python: z.string().regex(/^3\.\d+(\.\d+)?$/, "a Python version like 3.11 or 3.11.9").optional(),
+  buildCommand: z.string().min(1).optional(),
+  preDeployCommand: z.string().min(1).optional(),
+  startCommand: z.string().min(1).optional(),
+  healthCheckPath: z.string().startsWith("/").optional(),
+  /** A custom domain to use as the production Host header instead of `<service>.onrender.com`. */
+  publicHost: z.string().min(1).optional(),
+  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).optional(),
+  ports: z
+    .strictObject({
+      https: z.number().int().min(0).max(65535).optional(),
+      http: z.number().int().min(0).max(65535).optional(),
+    })
+    .optional(),
+  db: z.strictObject({ profile: z.enum(["supabase-transaction", "supabase-session", "neon", "render-postgres"]) }).optional(),
+  redis: z.strictObject({ profile: z.enum(["upstash", "redis"]) }).optional(),
+});
+export type ProdlikeYaml = z.infer<typeof ProdlikeYamlSchema>;
+
+export const PRODLIKE_YAML_HINTS: Readonly<Record<string, string>> = {
+  plan: "plan is one of free, starter, standard",
+  python: 'python is a version like "3.11"',
+  profile: "db.profile is supabase-transaction, supabase-session, neon or render-postgres; redis.profile is upstash or redis",
+  ports: "ports.https and ports.http are port numbers (0 picks a free one)",
+};

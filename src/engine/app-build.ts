@@ -1,0 +1,135 @@
+import { createHash } from "node:crypto";
+import { execFile } from "node:child_process";
+import { readFile, stat } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { promisify } from "node:util";
+import type { Logger } from "pino";
+import tar from "tar-fs";
+import { ProdlikeError, tailLines } from "../errors.js";
+import type { Docker } from "./docker.js";
+import { containerName, LABEL_IMAGE_INPUTS } from "./labels.js";
+import { runOneOff } from "./one-off.js";
+
+export const APP_SOURCE_DIR = "/opt/render/project/src";
+export const PIP_CACHE_VOLUME = "prodlike-pip-cache";
+export const PIP_CACHE_DIR = "/opt/render/.cache/pip";
+const RENDER_UID = 1000;
+
+/** What never ships in a Render checkout (used when the project is not a git repository). */
+const IGNORED = new Set([".git", ".prodlike", "node_modules", ".venv", "venv", "env", "__pycache__", ".mypy_cache", ".pytest_cache", ".env", "staticfiles", ".DS_Store"]);
+
+export interface AppBuildOptions {
+  readonly project: string;
+  readonly dir: string;
+  readonly pythonImage: string;
+  readonly buildCommand: string;
+  readonly buildCommandSource: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** Changes whenever the build must run again though the sources did not (a fresh database). */
+  readonly salt: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly logger: Logger;
+}
+
+/**
+ * Build the app as Render does: the sources in a build container on the stack's network (the
+ * build command may run migrate), then the container committed as the runtime image.
+ * Skipped when an image for the same sources, command, env and salt exists.
+ */
+export async function buildApp(docker: Docker, options: AppBuildOptions): Promise<{ image: string; built: boolean }> {
+  const files = await listSourceFiles(options.dir);
+  const key = await buildKey(options, files);
+  const image = `prodlike-app/${options.project}:${key}`;
+  if (await docker.getImage(image).inspect().catch(() => null)) return { image, built: false };
+
+  const log = options.logger.child({ component: "build", service: "app" });
+  const started = Date.now();
+  log.info({ command: options.buildCommand }, `build: ${options.buildCommand}`);
+  const wanted = new Set(files);
+  const folders = new Set(files.flatMap((file) => file.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"))));
+  const archive = tar.pack(options.dir, {
+    ignore: (name) => {
+      const rel = relative(options.dir, name);
+      return rel !== "" && !wanted.has(rel) && !folders.has(rel);
+    },
+    map: (header) => ({ ...header, uid: RENDER_UID, gid: RENDER_UID }),
+  }) as unknown as NodeJS.ReadableStream;
+  const result = await runOneOff(
+    docker,
+    {
+      project: options.project,
+      service: "build",
+      name: containerName(options.project, "build"),
+      image: options.pythonImage,
+      labels: options.labels,
+      env: options.env,
+      cmd: ["bash", "-c", options.buildCommand],
+      workingDir: APP_SOURCE_DIR,
+      volumes: { [PIP_CACHE_VOLUME]: PIP_CACHE_DIR },
+    },
+    log,
+    { archive: { stream: archive, path: APP_SOURCE_DIR } },
+  );
+  try {
+    if (result.exitCode !== 0) {
+      throw new ProdlikeError("APP_BUILD_FAILED", explainBuildFailure(options, result.exitCode, result.output));
+    }
+    await result.container.commit({ repo: image.split(":")[0], tag: key, changes: [`LABEL ${LABEL_IMAGE_INPUTS}=${key}`] } as object);
+    log.info({ seconds: ((Date.now() - started) / 1000).toFixed(1), image }, "build succeeded");
+    return { image, built: true };
+  } finally {
+    await result.container.remove({ force: true }).catch(() => {});
+  }
+}
+
+export function explainBuildFailure(options: Pick<AppBuildOptions, "buildCommand" | "buildCommandSource">, exitCode: number, output: string): string {
+  const head = `the build command \`${options.buildCommand}\` (${options.buildCommandSource}) failed with exit code ${exitCode}.`;
+  const pip = /ERROR: (Could not find a version that satisfies the requirement [^\n]+|No matching distribution found for [^\n]+|Could not open requirements file[^\n]*|Invalid requirement[^\n]*)/.exec(output);
+  let fix: string;
+  if (pip) fix = `pip says: ${pip[1]}\nFix that line in requirements.txt (package name and version), then run up again.`;
+  else if (/build\.sh: Permission denied/.test(output)) fix = "build.sh is not executable: run `chmod +x build.sh` (and commit the mode: `git update-index --chmod=+x build.sh`).";
+  else if (/: command not found/.test(output)) fix = `a command was not found: ${/[^\n]*: command not found/.exec(output)?.[0]}. Install it in the build (requirements.txt) or fix the build command.`;
+  else if (/could not connect to server|Connection refused|OperationalError/.test(output)) fix = "the build could not use the database: the build command runs with DATABASE_URL set to the stack's pooler; check the settings read it.";
+  else fix = "Read the lines above, fix the cause and run up again.";
+  return `${head}\nLast lines of the build:\n${tailLines(output, 20)}\n${fix}`;
+}
+
+/** The files a Render checkout would have: git's view when it is a repository, else a walk. */
+export async function listSourceFiles(dir: string): Promise<string[]> {
+  const git = await promisify(execFile)("git", ["-C", dir, "ls-files", "-co", "--exclude-standard", "-z"], { maxBuffer: 64 * 1024 * 1024 })
+    .then((r) => r.stdout.split("\0").filter(Boolean))
+    .catch(() => null);
+  const inRepoRoot = git !== null && (await stat(join(dir, ".git")).catch(() => null)) !== null;
+  if (git && inRepoRoot) return git.filter((f) => !f.split("/").some((part) => part === ".prodlike")).sort();
+  const out: string[] = [];
+  const { readdir } = await import("node:fs/promises");
+  const walk = async (rel: string): Promise<void> => {
+    for (const entry of await readdir(join(dir, rel), { withFileTypes: true })) {
+      if (IGNORED.has(entry.name) || entry.name.endsWith(".pyc")) continue;
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (await stat(join(dir, path, "pyvenv.cfg")).catch(() => null)) continue;
+        await walk(path);
+      } else if (entry.isFile() || entry.isSymbolicLink()) out.push(path);
+    }
+  };
+  await walk("");
+  return out.sort();
+}
+
+async function buildKey(options: AppBuildOptions, files: readonly string[]): Promise<string> {
+  const hash = createHash("sha256")
+    .update(options.pythonImage)
+    .update(options.buildCommand)
+    .update(options.salt)
+    .update(JSON.stringify(Object.entries(options.env).sort()));
+  for (const file of files) {
+    const path = join(options.dir, file);
+    const info = await stat(path).catch(() => null);
+    if (!info) continue;
+    hash.update(file).update(String(info.mode & 0o111));
+    if (info.size < 4 * 1024 * 1024) hash.update(await readFile(path));
+    else hash.update(`${info.size}:${info.mtimeMs}`);
+  }
+  return hash.digest("hex").slice(0, 16);
+}

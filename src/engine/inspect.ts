@@ -1,0 +1,49 @@
+import type { Docker } from "./docker.js";
+import { LABEL_PROJECT, LABEL_SERVICE, projectFilter } from "./labels.js";
+
+export interface ServiceStatus {
+  readonly name: string;
+  readonly container: string;
+  readonly state: string;
+  readonly health: string | null;
+  readonly image: string;
+  /** Container port → host port on 127.0.0.1. */
+  readonly ports: Readonly<Record<string, number>>;
+  readonly restarts: number;
+}
+
+export async function stackServices(docker: Docker, project: string): Promise<ServiceStatus[]> {
+  const list = await docker.listContainers({ all: true, filters: projectFilter(project) });
+  return list
+    .map((c) => ({
+      name: c.Labels[LABEL_SERVICE] ?? c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12),
+      container: c.Id.slice(0, 12),
+      state: c.State,
+      health: /\((healthy|unhealthy|health: starting)\)/.exec(c.Status)?.[1] ?? null,
+      image: c.Image,
+      ports: Object.fromEntries(c.Ports.filter((p) => p.PublicPort).map((p) => [String(p.PrivatePort), p.PublicPort])),
+      restarts: 0,
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export async function findServiceContainer(docker: Docker, project: string, service: string): Promise<string | null> {
+  const list = await docker.listContainers({
+    all: true,
+    filters: { label: [`${LABEL_PROJECT}=${project}`, `${LABEL_SERVICE}=${service}`] },
+  });
+  return list[0]?.Id ?? null;
+}
+
+/** Every stack the engine knows, by project label. */
+export async function listProjects(docker: Docker): Promise<{ project: string; dir: string; containers: number }[]> {
+  const list = await docker.listContainers({ all: true, filters: { label: [LABEL_PROJECT] } });
+  const projects = new Map<string, { project: string; dir: string; containers: number }>();
+  for (const c of list) {
+    const project = c.Labels[LABEL_PROJECT]!;
+    const entry = projects.get(project) ?? { project, dir: c.Labels["prodlike.dir"] ?? "", containers: 0 };
+    entry.containers++;
+    projects.set(project, entry);
+  }
+  return [...projects.values()];
+}

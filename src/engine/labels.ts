@@ -1,0 +1,26 @@
+/** Every Docker resource prodlike makes carries these, so a stack can be found and reaped. */
+export const LABEL_PROJECT = "prodlike.project";
+export const LABEL_SERVICE = "prodlike.service";
+export const LABEL_DIR = "prodlike.dir";
+export const LABEL_OWNER_PID = "prodlike.owner-pid";
+export const LABEL_IMAGE_INPUTS = "prodlike.inputs";
+
+export function stackLabels(project: string, dir: string): Record<string, string> {
+  return { [LABEL_PROJECT]: project, [LABEL_DIR]: dir, [LABEL_OWNER_PID]: String(process.pid) };
+}
+
+export function projectFilter(project: string): { label: string[] } {
+  return { label: [`${LABEL_PROJECT}=${project}`] };
+}
+
+export function networkName(project: string): string {
+  return `prodlike-${project}`;
+}
+
+export function containerName(project: string, service: string): string {
+  return `prodlike-${project}-${service}`;
+}
+
+export function volumeName(project: string, purpose: string): string {
+  return `prodlike-${project}-${purpose}`;
+}

@@ -1,0 +1,86 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+/** `<dir>/.prodlike/`: the stack's state file and the secrets kept per project. */
+export function stateDir(dir: string): string {
+  return join(dir, ".prodlike");
+}
+
+export interface Secrets {
+  readonly postgresPassword: string;
+  readonly redisPassword: string;
+  readonly minioUser: string;
+  readonly minioPassword: string;
+  /** Values of `generateValue: true` env vars and the default SECRET_KEY, kept across runs. */
+  readonly generated: Record<string, string>;
+}
+
+/** Load the project's secrets, making and saving any that are missing. */
+export async function loadSecrets(dir: string, generatedKeys: readonly string[]): Promise<Secrets> {
+  const file = join(stateDir(dir), "secrets.json");
+  const stored = JSON.parse(await readFile(file, "utf8").catch(() => "{}")) as Partial<Secrets>;
+  const token = () => randomBytes(18).toString("base64url");
+  const generated: Record<string, string> = { ...(stored.generated ?? {}) };
+  // Render's generateValue: base64 of 256 random bits.
+  for (const key of generatedKeys) generated[key] ??= randomBytes(32).toString("base64");
+  const secrets: Secrets = {
+    postgresPassword: stored.postgresPassword ?? token(),
+    redisPassword: stored.redisPassword ?? token(),
+    minioUser: stored.minioUser ?? `prodlike${randomBytes(4).toString("hex")}`,
+    minioPassword: stored.minioPassword ?? token(),
+    generated,
+  };
+  if (JSON.stringify(secrets) !== JSON.stringify(stored)) await writeJson(file, secrets, 0o600);
+  return secrets;
+}
+
+export type StackStatus = "starting" | "running" | "stopping" | "failed";
+
+export interface StackState {
+  readonly project: string;
+  readonly dir: string;
+  readonly pid: number;
+  readonly status: StackStatus;
+  readonly startedAt: string;
+  readonly error?: string;
+  readonly urls?: { readonly app: string; readonly http: string };
+  /** What a host-side client uses: DATABASE_URL, REDIS_URL, APP_URL, … */
+  readonly hostEnv?: Readonly<Record<string, string>>;
+  readonly logFile?: string;
+}
+
+export async function readState(dir: string): Promise<StackState | null> {
+  const text = await readFile(join(stateDir(dir), "state.json"), "utf8").catch(() => null);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as StackState;
+  } catch {
+    return null;
+  }
+}
+
+export async function writeState(dir: string, state: StackState): Promise<void> {
+  await writeJson(join(stateDir(dir), "state.json"), state, 0o644);
+}
+
+export async function clearState(dir: string): Promise<void> {
+  await rm(join(stateDir(dir), "state.json"), { force: true });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function writeJson(file: string, value: unknown, mode: number): Promise<void> {
+  await mkdir(join(file, ".."), { recursive: true });
+  await writeFile(join(file, "..", ".gitignore"), "*\n").catch(() => {});
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode });
+  await rename(temp, file);
+}

@@ -1,0 +1,77 @@
+import { spawn } from "node:child_process";
+import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Agent, fetch as undiciFetch, type Response } from "undici";
+import { projectName } from "../../src/config/resolve.js";
+import { connectEngine } from "../../src/engine/docker.js";
+import { LABEL_PROJECT } from "../../src/engine/labels.js";
+import { prodlikeHome } from "../../src/tls/ca.js";
+
+export const REPO = resolve(import.meta.dirname, "..", "..");
+const BIN = join(REPO, "bin", "prodlike.js");
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run the built CLI as a user would, with a time limit so a hang fails the test. */
+export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, "--log-format", "json", ...args], {
+      cwd: options.cwd ?? REPO,
+      env: { ...process.env, ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`prodlike ${args.join(" ")} did not finish in ${options.timeoutMs ?? 600_000} ms\nstdout:\n${stdout}\nstderr:\n${stderr.slice(-4000)}`));
+    }, options.timeoutMs ?? 600_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+/** A copy of a fixture in a temp dir, so tests can edit it and stacks never collide. */
+export async function copyFixture(name: string): Promise<{ dir: string; project: string; dispose(): Promise<void> }> {
+  const parent = await mkdtemp(join(tmpdir(), "prodlike-it-"));
+  const dir = join(parent, name);
+  await cp(join(REPO, "fixtures", name), dir, { recursive: true });
+  return { dir, project: projectName(dir), dispose: () => rm(parent, { recursive: true, force: true }) };
+}
+
+/** Containers, networks and volumes still labelled with the project. */
+export async function leftovers(project: string): Promise<{ containers: number; networks: number; volumes: number }> {
+  const docker = await connectEngine();
+  const filters = { label: [`${LABEL_PROJECT}=${project}`] };
+  const [containers, networks, volumes] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listNetworks({ filters }),
+    docker.listVolumes({ filters }),
+  ]);
+  return { containers: containers.length, networks: networks.length, volumes: volumes.Volumes?.length ?? 0 };
+}
+
+let agent: Agent | undefined;
+
+/** fetch through the front, trusting prodlike's local CA (as `curl --cacert` would). */
+export async function fetchApp(url: string, init: Parameters<typeof undiciFetch>[1] = {}): Promise<Response> {
+  agent ??= new Agent({ connect: { ca: await readFile(join(prodlikeHome(), "ca", "ca.pem"), "utf8") } });
+  return undiciFetch(url, { ...init, dispatcher: agent, redirect: "manual" });
+}
+
+/** `up -d` output: "up: <url>" then KEY=value lines. */
+export function parseUp(stdout: string): { url: string; env: Record<string, string> } {
+  const url = /^up: (\S+)$/m.exec(stdout)?.[1];
+  if (!url) throw new Error(`no "up: <url>" line in:\n${stdout}`);
+  const env = Object.fromEntries([...stdout.matchAll(/^([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+  return { url, env };
+}
