@@ -18,7 +18,8 @@ export default defineConfig({
           // one after another so two cores are not fighting over image builds.
           testTimeout: 300_000,
           hookTimeout: 600_000,
-          fileParallelism: false,
+          pool: "forks",
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],
