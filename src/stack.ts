@@ -15,7 +15,8 @@ import { AppInstance } from "./services/app.js";
 import { appEnv, instanceEnv, postgresUrl, type AppEndpoints, type GitInfo } from "./services/app-env.js";
 import { PGBOUNCER_PORT, SERVICES, type ServiceDefinition } from "./services/definitions.js";
 import { clearState, isAlive, loadSecrets, readState, writeState, type Secrets } from "./state.js";
-import { startFront, type Front } from "./front.js";
+import { VirtualClock, type Clock } from "./clock.js";
+import { assertPortFree, createEdge, type AppBackend, type Edge } from "./edge/index.js";
 
 export interface UpOptions {
   readonly logger?: Logger;
@@ -32,7 +33,7 @@ export interface HostEnv {
   readonly [key: string]: string;
 }
 
-/** A stack that runs: the containers, the app and the front. Stop it with `down()`. */
+/** A stack that runs: the containers, the app and the edge. Stop it with `down()`. */
 export class RunningStack implements AsyncDisposable {
   readonly description: StackDescription;
   readonly url: string;
@@ -40,26 +41,28 @@ export class RunningStack implements AsyncDisposable {
   readonly env: HostEnv;
   readonly app: AppInstance;
   readonly #docker: Docker;
-  readonly #front: Front;
+  readonly edge: Edge;
+  readonly clock: Clock;
   readonly #logger: Logger;
   #stopping: Promise<void> | undefined;
 
-  constructor(parts: { description: StackDescription; docker: Docker; front: Front; app: AppInstance; env: HostEnv; logger: Logger }) {
+  constructor(parts: { description: StackDescription; docker: Docker; edge: Edge; clock: Clock; app: AppInstance; env: HostEnv; logger: Logger }) {
     this.description = parts.description;
     this.#docker = parts.docker;
-    this.#front = parts.front;
+    this.edge = parts.edge;
+    this.clock = parts.clock;
     this.app = parts.app;
     this.env = parts.env;
-    this.url = parts.front.httpsUrl;
-    this.httpUrl = parts.front.httpUrl;
+    this.url = parts.edge.httpsUrl;
+    this.httpUrl = parts.edge.httpUrl;
     this.#logger = parts.logger;
   }
 
-  /** Stop the front, remove containers and network; volumes only when asked. Idempotent. */
+  /** Stop the edge, remove containers and network; volumes only when asked. Idempotent. */
   down(options: { volumes?: boolean } = {}): Promise<void> {
     this.#stopping ??= (async () => {
       this.#logger.info({ project: this.description.project }, "stopping the stack");
-      await this.#front.stop();
+      await this.edge.stop();
       await this.app.stop();
       await removeStack(this.#docker, this.description.project, options);
       const state = await readState(this.description.dir);
@@ -93,25 +96,22 @@ export async function up(dir: string, options: UpOptions = {}): Promise<RunningS
   const startedAt = new Date().toISOString();
   await writeState(description.dir, { project, dir: description.dir, pid: process.pid, status: "starting", startedAt });
 
-  const app = { current: undefined as AppInstance | undefined };
-  // Bind the front first: a taken port should fail in a second, not after the build.
-  const front = await startFront({ stack: description, logger, backend: () => app.current?.address });
   try {
-    const stack = await startServicesAndApp(docker, description, logger, front);
-    app.current = stack.app;
+    // A taken port should fail in a second, not after the build.
+    await assertPortFree(description.ports.https, "--port");
+    await assertPortFree(description.ports.http, "--http-port");
+    const stack = await startServicesAndApp(docker, description, logger);
     await writeState(description.dir, {
       project,
       dir: description.dir,
       pid: process.pid,
       status: "running",
       startedAt,
-      urls: { app: front.httpsUrl, http: front.httpUrl },
+      urls: { app: stack.url, http: stack.httpUrl },
       hostEnv: stack.env,
     });
     return stack;
   } catch (err) {
-    await front.stop().catch(() => {});
-    await app.current?.stop().catch(() => {});
     await removeStack(docker, project).catch(() => {});
     await writeState(description.dir, {
       project,
@@ -125,7 +125,16 @@ export async function up(dir: string, options: UpOptions = {}): Promise<RunningS
   }
 }
 
-async function startServicesAndApp(docker: Docker, description: StackDescription, logger: Logger, front: Front): Promise<RunningStack> {
+/** The edge's view of the app: wake and restart are fresh containers, as on Render. */
+function appBackend(app: AppInstance): AppBackend {
+  return {
+    ensureRunning: async () => app.address ?? (await app.start()),
+    restart: () => app.start(),
+    stop: () => app.stop(),
+  };
+}
+
+async function startServicesAndApp(docker: Docker, description: StackDescription, logger: Logger): Promise<RunningStack> {
   const { project, dir, app: appSpec } = description;
   const labels = stackLabels(project, dir);
   const generatedKeys = Object.entries(appSpec.env).flatMap(([key, source]) => (source.kind === "generated" ? [key] : []));
@@ -180,17 +189,33 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
     await app.stop();
     throw new ProdlikeError("APP_START_FAILED", err instanceof Error ? err.message : String(err), { cause: err });
   });
+  // The edge comes last, once there is an app to route to (its health checks start at once).
+  const clock = new VirtualClock();
+  const edge = await createEdge({
+    serviceName: appSpec.serviceName,
+    publicHost: appSpec.publicHost,
+    backend: appBackend(app),
+    clock,
+    logger,
+    port: description.ports.https,
+    httpPort: description.ports.http,
+    sleepAfterMs: appSpec.limits.sleepAfterMs ?? undefined,
+    healthCheck: { path: appSpec.healthCheckPath },
+  }).catch(async (err) => {
+    await app.stop();
+    throw err;
+  });
 
   const hostDb = { ...database, host: "127.0.0.1", port: ports.pgbouncer! };
   const hostEnv: HostEnv = {
-    APP_URL: front.httpsUrl,
+    APP_URL: edge.httpsUrl,
     DATABASE_URL: postgresUrl(hostDb),
     REDIS_URL: `redis://default:${encodeURIComponent(secrets.redisPassword)}@127.0.0.1:${ports.redis}/0`,
     S3_ENDPOINT: `http://127.0.0.1:${ports.minio}`,
     S3_ACCESS_KEY_ID: secrets.minioUser,
     S3_SECRET_ACCESS_KEY: secrets.minioPassword,
   };
-  return new RunningStack({ description, docker, front, app, env: hostEnv, logger });
+  return new RunningStack({ description, docker, edge, clock, app, env: hostEnv, logger });
 }
 
 /** Start the backing services in dependency order, in parallel where they are independent. */

@@ -41,6 +41,11 @@ Start here:
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // `prodlike env | head -1`: a closed pipe ends the output, not the process with a stack trace.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const program = createProgram();
   try {
     await program.parseAsync([...argv]);

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
-import { readFile, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import type { Logger } from "pino";
@@ -54,6 +55,7 @@ export async function buildApp(docker: Docker, options: AppBuildOptions): Promis
     },
     map: (header) => ({ ...header, uid: RENDER_UID, gid: RENDER_UID }),
   }) as unknown as NodeJS.ReadableStream;
+  const hostCa = await hostCaArchive();
   const result = await runOneOff(
     docker,
     {
@@ -62,14 +64,15 @@ export async function buildApp(docker: Docker, options: AppBuildOptions): Promis
       name: containerName(options.project, "build"),
       image: options.pythonImage,
       labels: options.labels,
-      env: options.env,
+      env: hostCa ? { ...options.env, PIP_CERT: `${HOST_CA_DIR}/${HOST_CA_FILE}` } : options.env,
       cmd: ["bash", "-c", options.buildCommand],
       workingDir: APP_SOURCE_DIR,
       volumes: { [PIP_CACHE_VOLUME]: PIP_CACHE_DIR },
     },
     log,
-    { archive: { stream: archive, path: APP_SOURCE_DIR } },
+    { archives: [{ stream: archive, path: APP_SOURCE_DIR }, ...(hostCa ? [{ stream: hostCa.stream, path: HOST_CA_DIR }] : [])] },
   );
+  await hostCa?.dispose();
   try {
     if (result.exitCode !== 0) {
       throw new ProdlikeError("APP_BUILD_FAILED", explainBuildFailure(options, result.exitCode, result.output));
@@ -80,6 +83,36 @@ export async function buildApp(docker: Docker, options: AppBuildOptions): Promis
   } finally {
     await result.container.remove({ force: true }).catch(() => {});
   }
+}
+
+const HOST_CA_DIR = "/tmp";
+const HOST_CA_FILE = "prodlike-host-ca.crt";
+const HOST_CA_CANDIDATES = [
+  process.env.PIP_CERT,
+  process.env.REQUESTS_CA_BUNDLE,
+  process.env.SSL_CERT_FILE,
+  "/etc/ssl/certs/ca-certificates.crt",
+  "/etc/pki/tls/certs/ca-bundle.crt",
+  "/etc/ssl/cert.pem",
+];
+
+/**
+ * The host's CA bundle, for pip in the build. Behind a TLS-inspecting proxy (corporate
+ * networks, some CI) the host trusts a CA that Debian's bundle in the image does not, and pip
+ * could not reach PyPI without it. Only the build gets it (as PIP_CERT), not the app.
+ */
+async function hostCaArchive(): Promise<{ stream: NodeJS.ReadableStream; dispose(): Promise<void> } | null> {
+  for (const candidate of HOST_CA_CANDIDATES) {
+    if (!candidate) continue;
+    const text = await readFile(candidate).catch(() => null);
+    if (!text) continue;
+    const dir = await mkdtemp(join(tmpdir(), "prodlike-host-ca-"));
+    await writeFile(join(dir, HOST_CA_FILE), text);
+    // Only the file: packing the folder entry too would reset /tmp's mode in the container.
+    const stream = tar.pack(dir, { entries: [HOST_CA_FILE], map: (header) => ({ ...header, uid: RENDER_UID, gid: RENDER_UID }) }) as unknown as NodeJS.ReadableStream;
+    return { stream, dispose: () => rm(dir, { recursive: true, force: true }) };
+  }
+  return null;
 }
 
 export function explainBuildFailure(options: Pick<AppBuildOptions, "buildCommand" | "buildCommandSource">, exitCode: number, output: string): string {

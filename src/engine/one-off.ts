@@ -17,17 +17,19 @@ export async function runOneOff(
   docker: Docker,
   spec: ContainerSpec,
   logger: Logger,
-  options: { archive?: { stream: NodeJS.ReadableStream; path: string } } = {},
+  options: { archives?: readonly { stream: NodeJS.ReadableStream; path: string }[] } = {},
 ): Promise<OneOffResult> {
   const container = await createContainer(docker, spec);
-  if (options.archive) await container.putArchive(options.archive.stream, { path: options.archive.path });
+  for (const archive of options.archives ?? []) await container.putArchive(archive.stream, { path: archive.path });
   const lines: string[] = [];
+  // Following the logs of a container that has not started yet ends at once: start first;
+  // the follow still replays every line from the beginning.
+  await container.start();
   const stop = await followLogs(docker, container, (line) => {
     lines.push(line);
     logger.info(line);
   });
   try {
-    await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
     // Let the last log lines arrive before the stream is cut.
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -79,8 +79,9 @@ export class AppInstance {
     this.#container = container;
     this.#starts++;
     const log = logger.child({ service: "app" });
-    this.#stopLogs = await followLogs(this.#docker, container, (line) => log.info(line));
+    // Follow after start (a follow on a created container ends at once); it replays from the start.
     await container.start();
+    this.#stopLogs = await followLogs(this.#docker, container, (line) => log.info(line));
     const port = await publishedPort(container, APP_PORT);
     const started = Date.now();
     await waitReady(container, {

@@ -1,0 +1,48 @@
+import { notFound } from "./api-error.js";
+import type { StandInContext } from "./context.js";
+import { renderImage } from "./image-render.js";
+import { contentTypeFor } from "./media-types.js";
+import { keys, type ResourceRecord } from "./resources.js";
+import { canonicalTransformation, type OutputFormat, type TransformStep } from "./transformation.js";
+
+export interface DerivedImage {
+  readonly key: string;
+  readonly data: Buffer;
+  readonly format: OutputFormat;
+  readonly width: number;
+  readonly height: number;
+  readonly cached: boolean;
+}
+
+const inFlight = new Map<string, Promise<DerivedImage>>();
+
+/**
+ * A transformed image, from the cache in MinIO or rendered now and stored there. The cache key
+ * covers the canonical transformation, the output format and the original's etag and version,
+ * so an overwrite never serves a stale derivative. Concurrent requests share one render.
+ */
+export function derivedImage(ctx: StandInContext, record: ResourceRecord, transformation: string, steps: readonly TransformStep[], format: OutputFormat): Promise<DerivedImage> {
+  const cacheText = `${canonicalTransformation(transformation)}|${format}|${record.etag}|${record.version}`;
+  const key = keys.derived(record.resource_type, record.public_id, cacheText, format);
+  const flightKey = `${ctx.bucket}/${key}`;
+  let pending = inFlight.get(flightKey);
+  if (!pending) {
+    pending = produce(ctx, record, key, steps, format).finally(() => inFlight.delete(flightKey));
+    inFlight.set(flightKey, pending);
+  }
+  return pending;
+}
+
+async function produce(ctx: StandInContext, record: ResourceRecord, key: string, steps: readonly TransformStep[], format: OutputFormat): Promise<DerivedImage> {
+  const cached = await ctx.store.getBuffer(ctx.bucket, key);
+  if (cached) {
+    const sharp = (await import("sharp")).default;
+    const meta = await sharp(cached).metadata();
+    return { key, data: cached, format, width: meta.width ?? 0, height: meta.pageHeight ?? meta.height ?? 0, cached: true };
+  }
+  const original = await ctx.store.getBuffer(ctx.bucket, keys.asset(record.resource_type, record.public_id));
+  if (!original) throw notFound(`Resource not found - ${record.public_id}`);
+  const rendered = await renderImage(original, steps, format);
+  await ctx.store.putBuffer(ctx.bucket, key, rendered.data, contentTypeFor(format));
+  return { key, ...rendered, cached: false };
+}

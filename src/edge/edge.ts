@@ -1,0 +1,351 @@
+import { EventEmitter } from "node:events";
+import { Agent, createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { createProxyServer } from "http-proxy-3";
+import type { Logger } from "pino";
+import type { Clock } from "../clock.js";
+import { silentLogger } from "../logger.js";
+import { issueCertificate, loadOrCreateCa, type CertificateAuthority } from "../tls/ca.js";
+import type { AppBackend, BackendTarget } from "./backend.js";
+import { answerClientError } from "./client-errors.js";
+import { applyForwardingHeaders, clientAddress, httpsRedirectLocation, newRndrId, responseHeaders } from "./headers.js";
+import type { HealthEvent } from "./health-check.js";
+import { HoldError, InstanceGate, type EdgeState, type StateChange } from "./instance.js";
+import { closeServer, listenLocal } from "./listen.js";
+
+export interface HealthCheckOptions {
+  /** `healthCheckPath`; `null` probes the port with a TCP connect, as Render does without a path. */
+  readonly path: string | null;
+  /** Virtual time between probes. Default 5 s. */
+  readonly intervalMs?: number;
+  /** Real time a probe may take. Default 5 s (Render's). */
+  readonly timeoutMs?: number;
+  /** Default 15 s. */
+  readonly unrouteAfterMs?: number;
+  /** Default 60 s. */
+  readonly restartAfterMs?: number;
+}
+
+export interface EdgeOptions {
+  /** Render service name: the certificate names `<serviceName>.onrender.localhost`. */
+  readonly serviceName: string;
+  /** Host header the app sees. Default `<serviceName>.onrender.com`; a custom domain goes here. */
+  readonly publicHost?: string;
+  readonly backend: AppBackend;
+  readonly clock: Clock;
+  readonly logger?: Logger;
+  /** Default: the user's prodlike CA (`loadOrCreateCa()`). */
+  readonly ca?: CertificateAuthority;
+  /** HTTPS port on 127.0.0.1; 0 picks a free one. Default 0. */
+  readonly port?: number;
+  /** Plain-HTTP port (answers 301 to HTTPS); 0 picks a free one. Default 0. */
+  readonly httpPort?: number;
+  /** Spin down after this long without inbound traffic (virtual clock). Undefined: never (paid plans). */
+  readonly sleepAfterMs?: number;
+  /** Extra real-time delay added to every wake, after the backend is ready. Default 0. */
+  readonly coldStartDelayMs?: number;
+  /** A wake that takes longer fails with Render's 503. Default 90 s. */
+  readonly wakeTimeoutMs?: number;
+  /** Longest a request is held while unrouted or restarting before a 503. Default `wakeTimeoutMs`. */
+  readonly holdTimeoutMs?: number;
+  /** Start asleep: the first request wakes the instance. Default false. */
+  readonly startAsleep?: boolean;
+  /** Render's health checks; undefined: none. */
+  readonly healthCheck?: HealthCheckOptions;
+  /** Limit on a request's header section. Default 32 KiB (Cloudflare, in front of Render). */
+  readonly maxHeaderSize?: number;
+  /** Time a client has to send its full request headers (slowloris guard). Default 30 s. */
+  readonly headersTimeoutMs?: number;
+  /** Time a client has to send its full request, body included. Default 100 min, like Render. */
+  readonly requestTimeoutMs?: number;
+}
+
+export type EdgeEvents = {
+  state: [change: StateChange];
+  health: [event: HealthEvent];
+};
+
+export interface Edge extends AsyncDisposable {
+  /** `https://127.0.0.1:<port>`: works without any DNS. */
+  readonly httpsUrl: string;
+  /** `https://<serviceName>.onrender.localhost:<port>`: the name on the certificate, for browsers. */
+  readonly localUrl: string;
+  /** `http://127.0.0.1:<httpPort>`: answers 301 to HTTPS. */
+  readonly httpUrl: string;
+  readonly ports: { readonly https: number; readonly http: number };
+  readonly publicHost: string;
+  readonly state: EdgeState;
+  /** Requests currently held (waking, unrouted, restarting). */
+  readonly heldRequests: number;
+  /** Spin the instance down now (`prodlike sleep`). */
+  sleep(): Promise<void>;
+  /** Wake it now (`prodlike wake`); rejects if the wake fails. */
+  wake(): Promise<void>;
+  on<K extends keyof EdgeEvents>(event: K, listener: (...args: EdgeEvents[K]) => void): this;
+  off<K extends keyof EdgeEvents>(event: K, listener: (...args: EdgeEvents[K]) => void): this;
+  stop(): Promise<void>;
+}
+
+const WAKE_ERROR_HEADERS = { "x-render-routing": "hibernate-wake-error", "content-length": "0" };
+
+/** Render's router in front of the app: TLS, forwarding headers, sleep and wake, health checks. */
+export async function createEdge(options: EdgeOptions): Promise<Edge> {
+  const ca = options.ca ?? (await loadOrCreateCa());
+  const edge = new EdgeServer(options, ca);
+  await edge.listen(options.port ?? 0, options.httpPort ?? 0);
+  return edge;
+}
+
+class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
+  readonly publicHost: string;
+  readonly #log: Logger;
+  readonly #gate: InstanceGate;
+  readonly #https: HttpsServer;
+  readonly #http: ReturnType<typeof createHttpServer>;
+  readonly #proxy = createProxyServer({ xfwd: false, changeOrigin: false });
+  readonly #upgraded = new Set<Duplex>();
+  readonly #localName: string;
+  #agent = newAgent();
+  #ports = { https: 0, http: 0 };
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: EdgeOptions, ca: CertificateAuthority) {
+    super();
+    this.#log = (options.logger ?? silentLogger()).child({ component: "edge" });
+    this.publicHost = options.publicHost ?? `${options.serviceName}.onrender.com`;
+    this.#localName = `${options.serviceName}.onrender.localhost`;
+    const wakeTimeoutMs = options.wakeTimeoutMs ?? 90_000;
+    const health = options.healthCheck;
+    this.#gate = new InstanceGate({
+      backend: options.backend,
+      clock: options.clock,
+      logger: this.#log,
+      initialState: options.startAsleep ? "sleeping" : "running",
+      sleepAfterMs: options.sleepAfterMs,
+      coldStartDelayMs: options.coldStartDelayMs ?? 0,
+      wakeTimeoutMs,
+      holdTimeoutMs: options.holdTimeoutMs ?? wakeTimeoutMs,
+      health: health && {
+        path: health.path,
+        intervalMs: health.intervalMs ?? 5_000,
+        timeoutMs: health.timeoutMs ?? 5_000,
+        unrouteAfterMs: health.unrouteAfterMs ?? 15_000,
+        restartAfterMs: health.restartAfterMs ?? 60_000,
+        hostHeader: this.publicHost,
+      },
+      onStateChange: (change) => this.emit("state", change),
+      onHealth: (event) => {
+        if (!event.healthy) this.#log.warn({ ...event }, "health check failed");
+        this.emit("health", event);
+      },
+      onInstanceGone: () => this.#dropConnections(),
+    });
+
+    const cert = issueCertificate(ca, [this.#localName, "localhost", "127.0.0.1"]);
+    const headersTimeout = options.headersTimeoutMs ?? 30_000;
+    const serverOptions = {
+      maxHeaderSize: options.maxHeaderSize ?? 32 * 1024,
+      headersTimeout,
+      requestTimeout: Math.max(options.requestTimeoutMs ?? 100 * 60_000, headersTimeout),
+      // How often Node checks the two timeouts above; its default (30 s) would let a short
+      // headersTimeout slip by that much.
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
+    };
+    this.#https = createHttpsServer(
+      { ...serverOptions, cert: cert.certPem, key: cert.keyPem, handshakeTimeout: Math.min(headersTimeout, 10_000) },
+      (req, res) => this.#onRequest(req, res),
+    );
+    this.#https.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+    this.#https.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, this.#log));
+    this.#https.on("tlsClientError", (err: Error) => this.#log.debug({ err: err.message }, "TLS handshake failed"));
+    this.#http = createHttpServer(serverOptions, (req, res) => {
+      res.writeHead(301, { location: httpsRedirectLocation(req.headers.host, req.url, this.#ports.https), "content-length": "0" });
+      res.end();
+    });
+    this.#http.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, this.#log));
+
+    this.#proxy.on("proxyRes", (proxyRes, req) => {
+      const rndrId = req.headers["rndr-id"];
+      const server = proxyRes.headers.server;
+      if (typeof rndrId === "string") {
+        Object.assign(proxyRes.headers, responseHeaders(rndrId, Array.isArray(server) ? server.join(", ") : server));
+      }
+    });
+  }
+
+  get httpsUrl(): string {
+    return `https://127.0.0.1:${this.#ports.https}`;
+  }
+
+  get localUrl(): string {
+    return `https://${this.#localName}:${this.#ports.https}`;
+  }
+
+  get httpUrl(): string {
+    return `http://127.0.0.1:${this.#ports.http}`;
+  }
+
+  get ports(): { https: number; http: number } {
+    return { ...this.#ports };
+  }
+
+  get state(): EdgeState {
+    return this.#gate.state;
+  }
+
+  get heldRequests(): number {
+    return this.#gate.held;
+  }
+
+  async listen(httpsPort: number, httpPort: number): Promise<void> {
+    try {
+      this.#ports.https = await listenLocal(this.#https, httpsPort, "--port");
+      this.#ports.http = await listenLocal(this.#http, httpPort, "--http-port");
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.#log.info({ url: this.localUrl, httpsUrl: this.httpsUrl, httpUrl: this.httpUrl, publicHost: this.publicHost }, "edge listening");
+  }
+
+  sleep(): Promise<void> {
+    return this.#gate.sleep();
+  }
+
+  wake(): Promise<void> {
+    return this.#gate.wake();
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#gate.close();
+      this.#dropConnections();
+      await Promise.all([closeServer(this.#https), closeServer(this.#http)]);
+      this.#proxy.close();
+    })();
+    return this.#stopping;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    const rndrId = this.#prepare(req);
+    res.setHeader("rndr-id", rndrId);
+    const release = this.#gate.begin();
+    res.once("close", () => {
+      release();
+      this.#log.info(
+        {
+          method: req.method,
+          path: req.url,
+          status: res.statusCode,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          rndrId,
+          ...(res.writableFinished ? {} : { aborted: true }),
+        },
+        "request",
+      );
+    });
+    const target = this.#gate.routableTarget;
+    if (target) {
+      this.#forward(req, res, target);
+      return;
+    }
+    this.#gate.acquire().then(
+      (acquired) => {
+        if (!res.destroyed) this.#forward(req, res, acquired);
+      },
+      (err: Error) => this.#refuse(res, err),
+    );
+  }
+
+  #forward(req: IncomingMessage, res: ServerResponse, target: BackendTarget): void {
+    this.#proxy.web(req, res, { target: { host: target.host, port: target.port }, agent: this.#agent }, (err) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      this.#log.warn({ err: err.message, code, rndrId: req.headers["rndr-id"], target: `${target.host}:${target.port}` }, "upstream error");
+      if (res.headersSent || res.destroyed) {
+        res.destroy();
+        return;
+      }
+      res.writeHead(502, { "content-type": "text/plain; charset=utf-8", connection: "close" });
+      res.end("502 Bad Gateway: the app did not answer\n");
+    });
+  }
+
+  #refuse(res: ServerResponse, err: Error): void {
+    if (res.headersSent || res.destroyed) return;
+    if (err instanceof HoldError) {
+      res.writeHead(503, err.failure === "wake-failed" ? WAKE_ERROR_HEADERS : { "content-length": "0" });
+      res.end();
+      return;
+    }
+    this.#log.warn({ err: err.message }, "no app instance to route to");
+    res.writeHead(502, { "content-type": "text/plain; charset=utf-8" });
+    res.end("502 Bad Gateway: the app did not answer\n");
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", (err) => this.#log.debug({ err: err.message }, "client socket error"));
+    const rndrId = this.#prepare(req);
+    // In flight only until routed: an open but quiet WebSocket does not keep the instance
+    // awake, its messages do (the 'data' listener below).
+    const release = this.#gate.begin();
+    socket.once("close", () => this.#upgraded.delete(socket));
+    // Messages are traffic: once the proxy has piped the socket, watch what it reads.
+    socket.once("pipe", () => socket.on("data", () => this.#gate.touch()));
+    const answer = (status: string, extra = ""): void => {
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nrndr-id: ${rndrId}\r\n${extra}Content-Length: 0\r\nConnection: close\r\n\r\n`);
+      else socket.destroy();
+    };
+    this.#gate.acquire().then(
+      (target) => {
+        release();
+        if (socket.destroyed) return;
+        this.#upgraded.add(socket);
+        this.#proxy.ws(req, socket as Socket, head, { target: { host: target.host, port: target.port } }, (err) => {
+          this.#log.warn({ err: err.message, rndrId, upgrade: true }, "upstream error");
+          answer("502 Bad Gateway");
+        });
+      },
+      (err: Error) => {
+        release();
+        if (err instanceof HoldError && err.failure === "wake-failed") {
+          answer("503 Service Unavailable", "x-render-routing: hibernate-wake-error\r\n");
+        } else answer("503 Service Unavailable");
+      },
+    );
+    this.#log.info({ method: req.method, path: req.url, upgrade: req.headers.upgrade, rndrId }, "upgrade");
+  }
+
+  /** Render's forwarding headers, set on the incoming request before it is proxied. */
+  #prepare(req: IncomingMessage): string {
+    const rndrId = newRndrId();
+    applyForwardingHeaders(req.headers, {
+      headers: req.headers,
+      client: clientAddress(req.socket.remoteAddress),
+      publicHost: this.publicHost,
+      rndrId,
+      arrivedAtMs: performance.timeOrigin + performance.now(),
+    });
+    return rndrId;
+  }
+
+  /** The instance is gone: pooled upstream connections and open WebSockets go with it. */
+  #dropConnections(): void {
+    this.#agent.destroy();
+    this.#agent = newAgent();
+    for (const socket of this.#upgraded) socket.destroy();
+    this.#upgraded.clear();
+  }
+}
+
+function newAgent(): Agent {
+  // Idle upstream sockets are dropped after 1 s, before gunicorn's 2 s keep-alive closes them
+  // under a request that is just being written.
+  return new Agent({ keepAlive: true, timeout: 1_000 });
+}

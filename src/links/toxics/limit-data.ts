@@ -1,0 +1,33 @@
+import { INTERRUPTED, type StreamToxic } from "../toxic.js";
+
+/** Passes `bytes` bytes, then closes the connection. The count survives re-piping. */
+export function limitDataToxic(attrs: { bytes: number }): StreamToxic {
+  let passed = 0;
+  return {
+    async pipe(stub) {
+      if (passed >= attrs.bytes) {
+        stub.close();
+        return;
+      }
+      for (;;) {
+        const chunk = await stub.read();
+        if (chunk === INTERRUPTED) return;
+        if (chunk === null) {
+          stub.write(null);
+          return;
+        }
+        const room = attrs.bytes - passed;
+        if (chunk.length < room) {
+          passed += chunk.length;
+          stub.write(chunk);
+          continue;
+        }
+        passed = attrs.bytes;
+        stub.write(chunk.subarray(0, room));
+        stub.drop(chunk.subarray(room));
+        stub.close();
+        return;
+      }
+    },
+  };
+}

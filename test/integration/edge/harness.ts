@@ -1,0 +1,179 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { pino, type Logger } from "pino";
+import { Agent, request } from "undici";
+import { WebSocketServer } from "ws";
+import type { AppBackend, BackendTarget } from "../../../src/edge/index.js";
+import { loadOrCreateCa, type CertificateAuthority } from "../../../src/tls/ca.js";
+
+/** A throwaway CA, so tests never touch ~/.prodlike. */
+export async function tempCa(): Promise<{ ca: CertificateAuthority; dispose(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "prodlike-edge-ca-"));
+  const ca = await loadOrCreateCa(dir);
+  return { ca, dispose: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export interface Seen {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingMessage["headers"];
+}
+
+/**
+ * A real app stand-in on 127.0.0.1:0: echoes the request it saw as JSON, says
+ * `Server: gunicorn`, serves `/healthz` with a status the test sets, and echoes WebSocket
+ * messages.
+ */
+export class Upstream {
+  readonly seen: Seen[] = [];
+  readonly healthSeen: IncomingMessage["headers"][] = [];
+  /** Status `/healthz` answers; 0: it never answers. */
+  healthStatus = 200;
+  #server: Server | undefined;
+  #wss: WebSocketServer | undefined;
+
+  get target(): BackendTarget {
+    const address = this.#server?.address() as AddressInfo | null;
+    if (!address) throw new Error("the upstream is not listening");
+    return { host: "127.0.0.1", port: address.port };
+  }
+
+  get listening(): boolean {
+    return this.#server?.listening ?? false;
+  }
+
+  async start(port = 0): Promise<BackendTarget> {
+    const wss = new WebSocketServer({ noServer: true });
+    wss.on("connection", (ws, req) => {
+      ws.on("message", (data, isBinary) => ws.send(isBinary ? data : `echo:${data.toString()}|host=${req.headers.host}`));
+    });
+    const server = createServer((req, res) => {
+      if (req.url === "/healthz") {
+        this.healthSeen.push(req.headers);
+        if (this.healthStatus === 0) return; // hangs: never answers
+        res.writeHead(this.healthStatus, { server: "gunicorn" }).end();
+        return;
+      }
+      this.seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
+      if (req.url?.startsWith("/slow")) {
+        setTimeout(() => res.writeHead(200, { server: "gunicorn" }).end("slow"), 200);
+        return;
+      }
+      const body = JSON.stringify({ method: req.method, url: req.url, headers: req.headers });
+      res.writeHead(200, { "content-type": "application/json", server: "gunicorn" }).end(body);
+    });
+    server.on("upgrade", (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req)));
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    this.#server = server;
+    this.#wss = wss;
+    return this.target;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    for (const client of this.#wss?.clients ?? []) client.terminate();
+    this.#wss?.close();
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+}
+
+/**
+ * The edge's backend, made real: `ensureRunning` starts a fresh upstream server (as the
+ * stack starts a fresh container), `stop` closes it. `bootMs` makes the start slow;
+ * `failNext` makes the next start fail.
+ */
+export class LocalBackend implements AppBackend {
+  upstream = new Upstream();
+  starts = 0;
+  stops = 0;
+  restarts = 0;
+  bootMs = 0;
+  failNext: string | undefined;
+  /** Instances ever started, newest last (each is a fresh server: a fresh container). */
+  readonly instances: Upstream[] = [];
+  #paused: Promise<void> | undefined;
+
+  /** Make starts wait until the returned function is called (a boot the test controls). */
+  pause(): () => void {
+    let release!: () => void;
+    this.#paused = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.#paused = undefined;
+      release();
+    };
+  }
+
+  async ensureRunning(signal: AbortSignal): Promise<BackendTarget> {
+    if (this.upstream.listening) return this.upstream.target;
+    this.starts++;
+    if (this.bootMs > 0) await new Promise((resolve) => setTimeout(resolve, this.bootMs));
+    await this.#paused;
+    signal.throwIfAborted();
+    if (this.failNext) {
+      const message = this.failNext;
+      this.failNext = undefined;
+      throw new Error(message);
+    }
+    const fresh = new Upstream();
+    fresh.healthStatus = this.upstream.healthStatus;
+    this.upstream = fresh;
+    this.instances.push(fresh);
+    return fresh.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stops++;
+    await this.upstream.stop();
+  }
+
+  async restart(signal: AbortSignal): Promise<BackendTarget> {
+    this.restarts++;
+    await this.upstream.stop();
+    const target = await this.ensureRunning(signal);
+    this.upstream.healthStatus = 200; // whatever broke the old instance, the fresh one is healthy
+    return target;
+  }
+}
+
+export interface LogEntry {
+  readonly level: number;
+  readonly msg: string;
+  readonly [key: string]: unknown;
+}
+
+/** A pino logger that keeps its entries, for asserting on log lines. */
+export function recordingLogger(): { logger: Logger; entries: LogEntry[] } {
+  const entries: LogEntry[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split("\n")) if (line.trim()) entries.push(JSON.parse(line) as LogEntry);
+      callback();
+    },
+  });
+  return { logger: pino({ level: "debug" }, sink), entries };
+}
+
+/** An HTTPS client that trusts only the test CA, as a browser that imported it would. */
+export function trustingAgent(ca: CertificateAuthority): Agent {
+  return new Agent({ connect: { ca: ca.certPem }, keepAliveTimeout: 10, pipelining: 0 });
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+}
+
+export async function get(agent: Agent, url: string, headers: Record<string, string> = {}): Promise<Reply> {
+  const res = await request(url, { dispatcher: agent, headers });
+  return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+}

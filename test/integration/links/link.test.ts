@@ -1,0 +1,135 @@
+import net from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { Link } from "../../../src/links/link.js";
+import { isProdlikeError } from "../../../src/errors.js";
+import { cleanup, client, disposers, echoServer, newClock } from "./helpers.js";
+
+afterEach(cleanup);
+
+async function tcpLink(upstreamPort: number, toxics: unknown[] = []) {
+  const link = await new Link({ name: "tcp", upstream: { host: "127.0.0.1", port: upstreamPort }, clock: newClock(), toxics }).start();
+  disposers.push(() => link.stop());
+  return link;
+}
+
+describe("Link (plain TCP)", { timeout: 15_000 }, () => {
+  it("forwards both ways and lists the connection with byte counts", async () => {
+    const echo = await echoServer();
+    const link = await tcpLink(echo.port);
+    expect(link.port).toBeGreaterThan(0);
+    const c = client(link.port);
+    c.socket.write("ping");
+    await expect.poll(() => c.text()).toBe("ping");
+    const [conn] = link.connections();
+    expect(conn).toMatchObject({ bytesUp: 4, bytesDown: 4, state: "open" });
+    expect(conn!.client).toMatch(/^127\.0\.0\.1:\d+$/);
+    c.socket.end();
+    await expect.poll(() => c.state.closed).toBe(true);
+    await expect.poll(() => link.connections().length).toBe(0);
+  });
+
+  it("delays bytes by at least the latency toxic, added live", async () => {
+    const echo = await echoServer();
+    const link = await tcpLink(echo.port);
+    const c = client(link.port);
+    c.socket.write("a");
+    await expect.poll(() => c.text()).toBe("a");
+    link.addToxic({ type: "latency", stream: "downstream", attributes: { latency: 150 } });
+    const start = performance.now();
+    c.socket.write("b");
+    await expect.poll(() => c.text()).toBe("ab");
+    expect(performance.now() - start).toBeGreaterThanOrEqual(145);
+    await link.removeToxic("latency_downstream");
+    const again = performance.now();
+    c.socket.write("c");
+    await expect.poll(() => c.text()).toBe("abc");
+    expect(performance.now() - again).toBeLessThan(100);
+  });
+
+  it("cuts data at N bytes with limit_data", async () => {
+    const echo = await echoServer();
+    const link = await tcpLink(echo.port, [{ type: "limit_data", stream: "downstream", attributes: { bytes: 5 } }]);
+    const c = client(link.port);
+    c.socket.write("0123456789");
+    await expect.poll(() => c.state.closed).toBe(true);
+    expect(c.text()).toBe("01234");
+  });
+
+  it("resets the connection with reset_peer", async () => {
+    const echo = await echoServer();
+    const link = await tcpLink(echo.port, [{ type: "reset_peer", attributes: { timeout: 50 } }]);
+    const c = client(link.port);
+    c.socket.write("x");
+    await expect.poll(() => c.state.error).toBe("ECONNRESET");
+  });
+
+  it("down refuses new connections and closes open ones; removing it serves again on the same port", async () => {
+    const echo = await echoServer();
+    const link = await tcpLink(echo.port);
+    const port = link.port;
+    const open = client(port);
+    open.socket.write("hi");
+    await expect.poll(() => open.text()).toBe("hi");
+    link.addToxic({ type: "down" });
+    await expect.poll(() => open.state.closed).toBe(true);
+    const refused = client(port);
+    await expect.poll(() => refused.state.error).toBe("ECONNREFUSED");
+    await link.removeToxic("down_downstream");
+    expect(link.port).toBe(port);
+    const back = client(port);
+    back.socket.write("back");
+    await expect.poll(() => back.text()).toBe("back");
+  });
+
+  it("rejects a duplicate toxic name and an unknown one clearly", async () => {
+    const echo = await echoServer();
+    const link = await tcpLink(echo.port);
+    link.addToxic({ type: "latency", name: "slow", attributes: { latency: 10 } });
+    expect(() => link.addToxic({ type: "bandwidth", name: "slow" })).toThrow(/already has a toxic named "slow"/);
+    await expect(link.removeToxic("nope")).rejects.toThrow(/has no toxic named "nope"; it has slow/);
+    let err: unknown;
+    try {
+      link.addToxic({ type: "idle_drop" });
+    } catch (e) {
+      err = e;
+    }
+    expect(isProdlikeError(err, "TOXIC_INVALID")).toBe(true);
+    expect((err as Error).message).toMatch(/does not apply to a tcp link/);
+  });
+
+  it("survives 1,000 connections opened and dropped, and garbage, leaking no sockets", async () => {
+    const echo = await echoServer();
+    const link = await tcpLink(echo.port);
+    const batch: Promise<void>[] = [];
+    for (let i = 0; i < 1000; i++) {
+      batch.push(
+        new Promise<void>((resolve) => {
+          const s = net.connect(link.port, "127.0.0.1", () => {
+            s.write(Buffer.from([0xff, 0x00, i & 0xff]));
+            if (i % 2) s.resetAndDestroy();
+            else s.end();
+          });
+          s.on("error", () => {});
+          s.resume();
+          s.on("close", () => resolve());
+        }),
+      );
+    }
+    await Promise.all(batch);
+    await expect.poll(() => link.connections().length, { timeout: 5000 }).toBe(0);
+    await expect.poll(() => echo.sockets.size, { timeout: 5000 }).toBe(0);
+    const c = client(link.port);
+    c.socket.write("still here");
+    await expect.poll(() => c.text()).toBe("still here");
+  });
+
+  it("stop() is idempotent and closes open connections", async () => {
+    const echo = await echoServer();
+    const link = await tcpLink(echo.port);
+    const c = client(link.port);
+    c.socket.write("x");
+    await expect.poll(() => c.text()).toBe("x");
+    await Promise.all([link.stop(), link.stop()]);
+    await expect.poll(() => c.state.closed).toBe(true);
+  });
+});
