@@ -2,11 +2,16 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
+import { ensureMinioBinary } from "../../src/engine/images.js";
+import { silentLogger } from "../../src/logger.js";
 import { join } from "node:path";
 
-/** Where `go install github.com/minio/minio@<version>` puts the server binary for tests. */
-export const MINIO_BINARY = process.env.PRODLIKE_MINIO_BIN ?? join(homedir(), ".cache", "prodlike", "minio", "bin", "minio");
+/** The MinIO server binary: PRODLIKE_MINIO_BIN, or the engine's cached build (made on first use). */
+async function minioBinary(): Promise<string> {
+  if (process.env.PRODLIKE_MINIO_BIN) return process.env.PRODLIKE_MINIO_BIN;
+  return ensureMinioBinary(silentLogger());
+}
 
 export interface MinioProcess extends AsyncDisposable {
   readonly endpoint: string;
@@ -45,18 +50,13 @@ async function waitReady(endpoint: string, child: ChildProcess, log: () => strin
 
 /** A real MinIO server as a child process on 127.0.0.1, on free ports, with a temp data dir. */
 export async function startMinio(options: { timeoutMs?: number } = {}): Promise<MinioProcess> {
-  if (!existsSync(MINIO_BINARY)) {
-    throw new Error(
-      `No MinIO server binary at ${MINIO_BINARY}. Build it with:\n` +
-        `  GOBIN=~/.cache/prodlike/minio/bin go install github.com/minio/minio@$(cat images/minio/VERSION)\n` +
-        `or set PRODLIKE_MINIO_BIN to an existing minio binary.`,
-    );
-  }
+  const binary = await minioBinary();
+  if (!existsSync(binary)) throw new Error(`PRODLIKE_MINIO_BIN=${binary} does not exist: point it at a minio server binary or unset it`);
   const dataDir = await mkdtemp(join(tmpdir(), "prodlike-minio-"));
   const [port, consolePort] = [await freePort(), await freePort()];
   const accessKeyId = "prodlike";
   const secretAccessKey = "prodlike-secret-key";
-  const child = spawn(MINIO_BINARY, ["server", join(dataDir, "data"), "--address", `127.0.0.1:${port}`, "--console-address", `127.0.0.1:${consolePort}`, "--quiet"], {
+  const child = spawn(binary, ["server", join(dataDir, "data"), "--address", `127.0.0.1:${port}`, "--console-address", `127.0.0.1:${consolePort}`, "--quiet"], {
     env: { ...process.env, MINIO_ROOT_USER: accessKeyId, MINIO_ROOT_PASSWORD: secretAccessKey, MINIO_BROWSER: "off", MINIO_UPDATE: "off", MINIO_CI_CD: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
