@@ -61,7 +61,6 @@ export async function createContainer(docker: Docker, spec: ContainerSpec): Prom
       Memory: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
       MemorySwap: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
       NanoCpus: spec.cpus ? Math.round(spec.cpus * 1e9) : undefined,
-      Init: true,
     },
     NetworkingConfig: {
       EndpointsConfig: { [network]: { Aliases: spec.alias ? [spec.alias] : [] } },

@@ -133,19 +133,25 @@ export class LinkConnection {
     };
   }
 
+  /** The plaintext client stream once TLS is set up at the link (before forwarding). */
+  useClient(client: Duplex): void {
+    if (client === this.client) return;
+    this.client = client;
+    client.on("close", () => this.#finish());
+  }
+
   /**
    * Start forwarding between the plaintext client stream and the upstream socket. `head` is
    * what the protocol already read from the client and must go upstream first.
    */
   forward(client: Duplex, upstream: net.Socket, head: Buffer[] = []): void {
-    this.client = client;
+    this.useClient(client);
     this.upstream = upstream;
     if (this.state === "closing" || this.raw.destroyed || client.destroyed) {
       upstream.destroy();
       return;
     }
     this.state = "open";
-    if (client !== this.raw) client.on("close", () => this.#finish());
     const { upstream: up, downstream: down } = this.chains;
     for (const chunk of head) up.push(chunk);
 

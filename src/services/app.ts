@@ -82,18 +82,19 @@ export class AppInstance {
     // Follow after start (a follow on a created container ends at once); it replays from the start.
     await container.start();
     this.#stopLogs = await followLogs(this.#docker, container, (line) => log.info(line));
-    const port = await publishedPort(container, APP_PORT);
+    // An app that dies at once has no port mapping: waitReady then reports the exit and its logs.
+    let port: number | undefined;
     const started = Date.now();
     await waitReady(container, {
       what: this.#options.healthCheckPath
         ? `GET ${this.#options.healthCheckPath} answering 2xx/3xx on port ${APP_PORT}`
         : `an HTTP answer on port ${APP_PORT}`,
       timeoutMs: this.#options.bootTimeoutMs ?? 180_000,
-      probe: () => this.#probe(port),
+      probe: async () => this.#probe((port ??= await publishedPort(container, APP_PORT))),
       hint: (logs) => bootHint(logs, this.#options.startCommand, this.#options.startCommandSource),
     });
     log.info({ seconds: ((Date.now() - started) / 1000).toFixed(1), container: container.id.slice(0, 12) }, "app is up");
-    this.#address = { host: "127.0.0.1", port };
+    this.#address = { host: "127.0.0.1", port: port! };
     return this.#address;
   }
 
