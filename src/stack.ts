@@ -140,7 +140,7 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
   const generatedKeys = Object.entries(appSpec.env).flatMap(([key, source]) => (source.kind === "generated" ? [key] : []));
   const [images, secrets] = await Promise.all([ensureImages(docker, logger), loadSecrets(dir, [...generatedKeys, "SECRET_KEY"])]);
   await ensureNetwork(docker, project, labels);
-  const volumes = new Map<string, { name: string; created: boolean }>();
+  const volumes = new Map<string, { name: string; created: boolean; id: string }>();
   for (const service of SERVICES) {
     if (service.volume) volumes.set(service.name, await ensureVolume(docker, project, service.volume.purpose, labels));
   }
@@ -166,7 +166,8 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
     buildCommand: appSpec.buildCommand,
     buildCommandSource: description.files.includes("render.yaml") ? "render.yaml buildCommand" : "Render's default for Python",
     env,
-    salt: `${volumes.get("postgres")?.name}:${await volumeCreatedAt(docker, volumes.get("postgres")?.name)}`,
+    // A fresh database volume means the build (which may migrate) must run again.
+    salt: volumes.get("postgres")?.id ?? "",
     labels,
     logger,
   });
@@ -285,11 +286,6 @@ async function runPreDeploy(docker: Docker, description: StackDescription, image
   }
 }
 
-async function volumeCreatedAt(docker: Docker, name: string | undefined): Promise<string> {
-  if (!name) return "";
-  const info = (await docker.getVolume(name).inspect().catch(() => null)) as { CreatedAt?: string } | null;
-  return info?.CreatedAt ?? "";
-}
 
 async function gitInfo(dir: string): Promise<GitInfo> {
   const git = (args: string[]) =>

@@ -3,7 +3,8 @@ import type Dockerode from "dockerode";
 import type { Logger } from "pino";
 import { ProdlikeError, tailLines } from "../errors.js";
 import type { Docker } from "./docker.js";
-import { LABEL_SERVICE, networkName, projectFilter, volumeName } from "./labels.js";
+import { randomUUID } from "node:crypto";
+import { LABEL_SERVICE, LABEL_VOLUME_ID, networkName, projectFilter, volumeName } from "./labels.js";
 
 export interface ContainerSpec {
   readonly project: string;
@@ -32,11 +33,22 @@ export async function ensureNetwork(docker: Docker, project: string, labels: Rec
   return name;
 }
 
-export async function ensureVolume(docker: Docker, project: string, purpose: string, labels: Record<string, string>): Promise<{ name: string; created: boolean }> {
+/**
+ * A named volume of the stack. `id` is a random label set at creation: it tells a fresh volume
+ * from a kept one (the engine's CreatedAt follows the folder's mtime, so it cannot).
+ */
+export async function ensureVolume(
+  docker: Docker,
+  project: string,
+  purpose: string,
+  labels: Record<string, string>,
+): Promise<{ name: string; created: boolean; id: string }> {
   const name = volumeName(project, purpose);
-  if (await docker.getVolume(name).inspect().catch(() => null)) return { name, created: false };
-  await docker.createVolume({ Name: name, Labels: labels });
-  return { name, created: true };
+  const existing = (await docker.getVolume(name).inspect().catch(() => null)) as { Labels?: Record<string, string> | null } | null;
+  if (existing) return { name, created: false, id: existing.Labels?.[LABEL_VOLUME_ID] ?? "unlabelled" };
+  const id = randomUUID();
+  await docker.createVolume({ Name: name, Labels: { ...labels, [LABEL_VOLUME_ID]: id } });
+  return { name, created: true, id };
 }
 
 export async function createContainer(docker: Docker, spec: ContainerSpec): Promise<Dockerode.Container> {

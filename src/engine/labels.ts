@@ -4,6 +4,7 @@ export const LABEL_SERVICE = "prodlike.service";
 export const LABEL_DIR = "prodlike.dir";
 export const LABEL_OWNER_PID = "prodlike.owner-pid";
 export const LABEL_IMAGE_INPUTS = "prodlike.inputs";
+export const LABEL_VOLUME_ID = "prodlike.volume-id";
 
 export function stackLabels(project: string, dir: string): Record<string, string> {
   return { [LABEL_PROJECT]: project, [LABEL_DIR]: dir, [LABEL_OWNER_PID]: String(process.pid) };

@@ -21,8 +21,8 @@ export interface ConnectionInfo {
 export interface ConnectionHooks {
   /** Bytes from the client; returns what goes on upstream (a protocol may hold some back). */
   fromClient?(chunk: Buffer): Buffer | null;
-  /** Bytes about to reach the client. */
-  toClient?(chunk: Buffer): void;
+  /** Bytes about to reach the client; returns what is written (a protocol may insert replies). */
+  toClient?(chunk: Buffer): Buffer;
 }
 
 const HIGH_WATER = 1 << 22;
@@ -89,8 +89,7 @@ export class LinkConnection {
             if (chunk) {
               this.bytesDown += chunk.length;
               this.touch();
-              this.hooks.toClient?.(chunk);
-              this.client.write(chunk);
+              this.client.write(this.hooks.toClient ? this.hooks.toClient(chunk) : chunk);
             } else this.client.end();
           },
           close: () => this.close(),

@@ -135,7 +135,17 @@ export class PostgresLink extends Link {
       return this.#reject(conn, stream, limitError(limit));
     }
     await this.#wake();
-    const upstream = await this.connectUpstream();
+    let upstream: Awaited<ReturnType<Link["connectUpstream"]>>;
+    try {
+      upstream = await this.connectUpstream();
+    } catch (err) {
+      const { host, port } = this.upstream;
+      this.logger.warn({ err, connection: conn.id, upstream: this.upstream }, "cannot reach the upstream");
+      return this.#reject(conn, stream, {
+        code: "08006",
+        message: `prodlike link "${this.name}" cannot reach ${host}:${port} (${(err as NodeJS.ErrnoException).code ?? "error"}); is the database container running?`,
+      });
+    }
     const head = reader.release();
     const front = new MessageFramer();
     const back = new MessageFramer();
@@ -160,6 +170,7 @@ export class PostgresLink extends Link {
         } catch {
           // Not ours to judge the server; we only lose the ability to inject errors cleanly.
         }
+        return chunk;
       },
     };
     if (head.length) front.feed(head, onFrontend);

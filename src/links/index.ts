@@ -1,0 +1,12 @@
+export { Link, type Endpoint, type LinkInfo, type LinkOptions } from "./link.js";
+export { LinkConnection, type ConnectionInfo } from "./connection.js";
+export { PostgresLink, type PostgresLinkOptions } from "./postgres/postgres-link.js";
+export { RedisLink, UPSTASH_LIMIT_URL, type RedisLinkOptions } from "./redis/redis-link.js";
+export { LinkSet } from "./link-set.js";
+export { createControlServer, type ControlServer, type ControlServerOptions } from "./control-server.js";
+export { parseToxic, ToxicInputSchema, type ToxicInput } from "./parse-toxic.js";
+export { TOXIC_TYPES, type LinkKind, type ToxicType, type AttributeSpec } from "./toxic-types.js";
+export { ToxicChain, type ChainSink } from "./chain.js";
+export { INTERRUPTED, type StreamName, type StreamToxic, type Toxic, type ToxicStub } from "./toxic.js";
+export type { LinkTlsOptions } from "./tls-options.js";
+export { errorResponse, type ErrorFields } from "./postgres/wire.js";
