@@ -43,7 +43,7 @@ describe("Link (plain TCP)", { timeout: 15_000 }, () => {
     const again = performance.now();
     c.socket.write("c");
     await expect.poll(() => c.text()).toBe("abc");
-    expect(performance.now() - again).toBeLessThan(100);
+    expect(performance.now() - again).toBeLessThan(140);
   });
 
   it("cuts data at N bytes with limit_data", async () => {
@@ -131,5 +131,70 @@ describe("Link (plain TCP)", { timeout: 15_000 }, () => {
     await expect.poll(() => c.text()).toBe("x");
     await Promise.all([link.stop(), link.stop()]);
     await expect.poll(() => c.state.closed).toBe(true);
+  });
+});
+
+describe("stream toxics over real sockets", { timeout: 15_000 }, () => {
+  it("bandwidth: 20 KB at 100 KB/s takes about 200 ms", async () => {
+    const echo = await echoServer();
+    const link = await tcpLink(echo.port, [{ type: "bandwidth", stream: "downstream", attributes: { rate: 100 } }]);
+    const c = client(link.port);
+    const started = performance.now();
+    c.socket.write(Buffer.alloc(20_000, 0x61));
+    await expect.poll(() => c.state.data.length).toBe(20_000);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(180);
+  });
+
+  it("slicer: the client receives the data in several small reads", async () => {
+    const echo = await echoServer();
+    const link = await tcpLink(echo.port, [{ type: "slicer", attributes: { average_size: 10, delay: 5000 } }]);
+    const c = client(link.port);
+    let reads = 0;
+    c.socket.on("data", () => reads++);
+    c.socket.write("x".repeat(100));
+    await expect.poll(() => c.state.data.length).toBe(100);
+    expect(reads).toBeGreaterThanOrEqual(5);
+  });
+
+  it("timeout: data stops and the connection closes after the timeout", async () => {
+    const echo = await echoServer();
+    const link = await tcpLink(echo.port, [{ type: "timeout", stream: "upstream", attributes: { timeout: 200 } }]);
+    const c = client(link.port);
+    const started = performance.now();
+    c.socket.write("lost");
+    await expect.poll(() => c.state.closed).toBe(true);
+    expect(c.text()).toBe("");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+  });
+
+  it("slow_close: the client's FIN reaches the service late", async () => {
+    const echo = await echoServer();
+    const link = await tcpLink(echo.port, [{ type: "slow_close", stream: "upstream", attributes: { delay: 200 } }]);
+    const c = client(link.port);
+    c.socket.write("bye");
+    await expect.poll(() => c.text()).toBe("bye");
+    const started = performance.now();
+    c.socket.end();
+    await expect.poll(() => c.state.closed).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+  });
+
+  it("a half-open client (FIN sent, still reading) still gets its replies; others are served", async () => {
+    const echo = await echoServer();
+    const link = await tcpLink(echo.port, [{ type: "latency", attributes: { latency: 50 } }]);
+    const half = client(link.port);
+    half.socket.end("late reply please");
+    await expect.poll(() => half.text()).toBe("late reply please");
+    const other = client(link.port);
+    other.socket.write("ok");
+    await expect.poll(() => other.text()).toBe("ok");
+  });
+
+  it("toxicity 0 never applies; the draw is once per connection", async () => {
+    const echo = await echoServer();
+    const link = await tcpLink(echo.port, [{ type: "limit_data", toxicity: 0, attributes: { bytes: 1 } }]);
+    const c = client(link.port);
+    c.socket.write("whole");
+    await expect.poll(() => c.text()).toBe("whole");
   });
 });

@@ -170,3 +170,16 @@ describe("PostgresLink", { timeout: 20_000 }, () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(115);
   });
 });
+
+describe("PostgresLink without its upstream", { timeout: 20_000 }, () => {
+  it("tells the client in a FATAL ErrorResponse instead of a bare close", async () => {
+    const { link, backend } = await setup();
+    link.setUpstream({ host: "127.0.0.1", port: 1 });
+    const c = await pgClient(link.port, { ca: ca.certPem });
+    await expect.poll(() => c.state.closed).toBe(true);
+    expect(c.errors()).toEqual([expect.objectContaining({ S: "FATAL", C: "08006", M: expect.stringContaining("cannot reach 127.0.0.1:1") })]);
+    link.setUpstream({ host: "127.0.0.1", port: backend.port });
+    const again = await pgClient(link.port, { ca: ca.certPem });
+    await ready(again);
+  });
+});

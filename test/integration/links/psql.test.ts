@@ -51,25 +51,21 @@ async function psqlAcrossIdle(toxic: Record<string, unknown>): Promise<{ stderr:
 describe.skipIf(!hasPsql)("libpq (psql) through the Postgres link", { timeout: 20_000 }, () => {
   it("silent idle drop with close_notify: 'SSL connection has been closed unexpectedly'", async () => {
     const { stderr } = await psqlAcrossIdle({ type: "idle_drop", attributes: { timeout: "15m" } });
-    console.log("close_notify:", stderr);
     expect(stderr).toContain("SSL connection has been closed unexpectedly");
   });
 
   it("silent idle drop without close_notify: EOF without close_notify", async () => {
     const { stderr } = await psqlAcrossIdle({ type: "idle_drop", attributes: { timeout: "15m", close_notify: false } });
-    console.log("no close_notify:", stderr);
-    expect(stderr).toMatch(/SSL SYSCALL error: EOF detected|server closed the connection unexpectedly/);
+    expect(stderr).toContain("SSL SYSCALL error: EOF detected");
   });
 
   it("PgBouncer client_idle_timeout: FATAL client_idle_timeout", async () => {
     const { stderr } = await psqlAcrossIdle({ type: "idle_drop", attributes: { timeout: "15m", mode: "fatal" } });
-    console.log("fatal:", stderr);
-    expect(stderr).toContain("client_idle_timeout");
+    expect(stderr).toContain("FATAL:  client_idle_timeout");
   });
 
   it("Neon suspend: FATAL terminating connection due to administrator command", async () => {
     const { stderr } = await psqlAcrossIdle({ type: "neon_suspend", attributes: { after: "5m" } });
-    console.log("neon:", stderr);
-    expect(stderr).toContain("terminating connection due to administrator command");
+    expect(stderr).toContain("FATAL:  terminating connection due to administrator command");
   });
 });
