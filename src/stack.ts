@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { resolveStack, type StackOverrides } from "./config/resolve.js";
 import type { StackDescription } from "./config/types.js";
 import { buildApp, PIP_CACHE_VOLUME, APP_SOURCE_DIR } from "./engine/app-build.js";
-import { createContainer, ensureNetwork, ensureVolume, publishedPort, removeStack, waitReady } from "./engine/containers.js";
+import { createContainer, ensureNetwork, ensureVolume, networkGateway, publishedPort, removeStack, waitReady } from "./engine/containers.js";
 import { connectEngine, type Docker } from "./engine/docker.js";
 import { ensureImages } from "./engine/images.js";
 import { containerName, stackLabels } from "./engine/labels.js";
@@ -14,8 +14,12 @@ import { silentLogger } from "./logger.js";
 import { AppInstance } from "./services/app.js";
 import { appEnv, instanceEnv, postgresUrl, type AppEndpoints, type GitInfo } from "./services/app-env.js";
 import { PGBOUNCER_PORT, SERVICES, type ServiceDefinition } from "./services/definitions.js";
-import { clearState, isAlive, loadSecrets, readState, writeState, type Secrets } from "./state.js";
-import { VirtualClock, type Clock } from "./clock.js";
+import { clearState, isAlive, loadSecrets, readState, writeControl, writeState, type Secrets } from "./state.js";
+import { randomBytes } from "node:crypto";
+import { parseDuration, VirtualClock, type Clock } from "./clock.js";
+import { createControlServer, LinkSet, PostgresLink, RedisLink, type ControlServer } from "./links/index.js";
+import { planLinks, redisUrl, type LinkPlan } from "./services/link-plan.js";
+import { loadOrCreateCa, type CertificateAuthority } from "./tls/ca.js";
 import { assertPortFree, createEdge, type AppBackend, type Edge } from "./edge/index.js";
 
 export interface UpOptions {
@@ -43,14 +47,28 @@ export class RunningStack implements AsyncDisposable {
   readonly #docker: Docker;
   readonly edge: Edge;
   readonly clock: Clock;
+  readonly links: LinkSet;
+  readonly #control: ControlServer;
   readonly #logger: Logger;
   #stopping: Promise<void> | undefined;
 
-  constructor(parts: { description: StackDescription; docker: Docker; edge: Edge; clock: Clock; app: AppInstance; env: HostEnv; logger: Logger }) {
+  constructor(parts: {
+    description: StackDescription;
+    docker: Docker;
+    edge: Edge;
+    clock: Clock;
+    app: AppInstance;
+    links: LinkSet;
+    control: ControlServer;
+    env: HostEnv;
+    logger: Logger;
+  }) {
     this.description = parts.description;
     this.#docker = parts.docker;
     this.edge = parts.edge;
     this.clock = parts.clock;
+    this.links = parts.links;
+    this.#control = parts.control;
     this.app = parts.app;
     this.env = parts.env;
     this.url = parts.edge.httpsUrl;
@@ -62,13 +80,28 @@ export class RunningStack implements AsyncDisposable {
   down(options: { volumes?: boolean } = {}): Promise<void> {
     this.#stopping ??= (async () => {
       this.#logger.info({ project: this.description.project }, "stopping the stack");
+      await this.#control.stop();
       await this.edge.stop();
       await this.app.stop();
+      await this.links.stop();
       await removeStack(this.#docker, this.description.project, options);
       const state = await readState(this.description.dir);
       if (state?.pid === process.pid) await clearState(this.description.dir);
     })();
     return this.#stopping;
+  }
+
+  /** Act as if `duration` (ms or "16m") passed: idle timers fire in order (pooler drops, sleep). */
+  async idle(duration: number | string): Promise<void> {
+    await this.clock.advance(typeof duration === "number" ? duration : parseDuration(duration));
+  }
+
+  sleep(): Promise<void> {
+    return this.edge.sleep();
+  }
+
+  wake(): Promise<void> {
+    return this.edge.wake();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -138,85 +171,145 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
   const { project, dir, app: appSpec } = description;
   const labels = stackLabels(project, dir);
   const generatedKeys = Object.entries(appSpec.env).flatMap(([key, source]) => (source.kind === "generated" ? [key] : []));
-  const [images, secrets] = await Promise.all([ensureImages(docker, logger), loadSecrets(dir, [...generatedKeys, "SECRET_KEY"])]);
+  const [images, secrets, ca] = await Promise.all([
+    ensureImages(docker, logger),
+    loadSecrets(dir, [...generatedKeys, "SECRET_KEY"]),
+    loadOrCreateCa(),
+  ]);
   await ensureNetwork(docker, project, labels);
+  const gateway = await networkGateway(docker, project);
   const volumes = new Map<string, { name: string; created: boolean; id: string }>();
   for (const service of SERVICES) {
     if (service.volume) volumes.set(service.name, await ensureVolume(docker, project, service.volume.purpose, labels));
   }
-
   const ports = await startServices(docker, description, secrets, images, labels, logger);
-  const database = {
-    host: "pgbouncer",
-    port: PGBOUNCER_PORT,
-    user: description.database.user,
-    password: secrets.postgresPassword,
-    database: description.database.databaseName,
-  };
-  const endpoints: AppEndpoints = {
-    database: { ...database, url: postgresUrl(database) },
-    redisUrl: `redis://default:${encodeURIComponent(secrets.redisPassword)}@redis:6379/0`,
-  };
-  const env = appEnv(description, secrets, endpoints, await gitInfo(dir));
 
-  const build = await buildApp(docker, {
-    project,
-    dir,
-    pythonImage: images.python,
-    buildCommand: appSpec.buildCommand,
-    buildCommandSource: description.files.includes("render.yaml") ? "render.yaml buildCommand" : "Render's default for Python",
-    env,
-    // A fresh database volume means the build (which may migrate) must run again.
-    salt: volumes.get("postgres")?.id ?? "",
-    labels,
-    logger,
-  });
-  if (appSpec.preDeployCommand) await runPreDeploy(docker, description, build.image, env, labels, logger);
+  // In-process parts are stopped in reverse order if a later step fails.
+  const started: { stop(): Promise<void> }[] = [];
+  try {
+    const clock = new VirtualClock();
+    const plan = planLinks(description);
+    const links = await startLinks({ plan, gateway, ports, clock, ca, logger });
+    started.push(links);
+    const database = { user: description.database.user, password: secrets.postgresPassword, database: description.database.databaseName };
+    const endpoints: AppEndpoints = {
+      database: { ...database, host: plan.db.host, port: plan.db.port, url: postgresUrl({ ...database, host: plan.db.host, port: plan.db.port }, plan.db.params) },
+      redisUrl: redisUrl(plan.redis, plan.redis.host, plan.redis.port, secrets.redisPassword),
+    };
+    const env = appEnv(description, secrets, endpoints, await gitInfo(dir));
+    // Inside the containers the production host names resolve to the links on the gateway.
+    const extraHosts = [`${plan.db.host}:${gateway}`, `${plan.redis.host}:${gateway}`];
 
-  const app = new AppInstance(docker, {
-    project,
-    image: build.image,
-    startCommand: appSpec.startCommand,
-    startCommandSource: appSpec.startCommandSource,
-    env,
-    perInstance: () => instanceEnv(description),
-    limits: appSpec.limits,
-    labels,
-    healthCheckPath: appSpec.healthCheckPath,
-    publicHost: appSpec.publicHost,
-    logger,
-  });
-  await app.start().catch(async (err) => {
-    await app.stop();
-    throw new ProdlikeError("APP_START_FAILED", err instanceof Error ? err.message : String(err), { cause: err });
-  });
-  // The edge comes last, once there is an app to route to (its health checks start at once).
-  const clock = new VirtualClock();
-  const edge = await createEdge({
-    serviceName: appSpec.serviceName,
-    publicHost: appSpec.publicHost,
-    backend: appBackend(app),
+    const build = await buildApp(docker, {
+      project,
+      dir,
+      pythonImage: images.python,
+      buildCommand: appSpec.buildCommand,
+      buildCommandSource: description.files.includes("render.yaml") ? "render.yaml buildCommand" : "Render's default for Python",
+      env,
+      // A fresh database volume means the build (which may migrate) must run again.
+      salt: volumes.get("postgres")?.id ?? "",
+      labels,
+      extraHosts,
+      caPem: ca.certPem,
+      logger,
+    });
+    if (appSpec.preDeployCommand) await runPreDeploy(docker, description, build.image, env, labels, extraHosts, logger);
+
+    const app = new AppInstance(docker, {
+      project,
+      image: build.image,
+      startCommand: appSpec.startCommand,
+      startCommandSource: appSpec.startCommandSource,
+      env,
+      perInstance: () => instanceEnv(description),
+      limits: appSpec.limits,
+      labels,
+      healthCheckPath: appSpec.healthCheckPath,
+      publicHost: appSpec.publicHost,
+      extraHosts,
+      logger,
+    });
+    started.push(app);
+    await app.start().catch((err: unknown) => {
+      throw new ProdlikeError("APP_START_FAILED", err instanceof Error ? err.message : String(err), { cause: err });
+    });
+    // The edge comes last, once there is an app to route to (its health checks start at once).
+    const edge = await createEdge({
+      serviceName: appSpec.serviceName,
+      publicHost: appSpec.publicHost,
+      backend: appBackend(app),
+      clock,
+      ca,
+      logger,
+      port: description.ports.https,
+      httpPort: description.ports.http,
+      sleepAfterMs: appSpec.limits.sleepAfterMs ?? undefined,
+      healthCheck: { path: appSpec.healthCheckPath },
+    });
+    started.push(edge);
+    const token = randomBytes(24).toString("base64url");
+    const control = await createControlServer({ links, clock, token, logger, edge });
+    started.push(control);
+    await writeControl(dir, { url: control.url, token });
+
+    const hostDatabase = { ...database, host: gateway, port: plan.db.port };
+    const hostEnv: HostEnv = {
+      APP_URL: edge.httpsUrl,
+      DATABASE_URL: postgresUrl(hostDatabase, plan.db.params),
+      REDIS_URL: redisUrl(plan.redis, gateway, plan.redis.port, secrets.redisPassword),
+      PRODLIKE_CA: ca.certPath,
+      S3_ENDPOINT: `http://127.0.0.1:${ports.minio}`,
+      S3_ACCESS_KEY_ID: secrets.minioUser,
+      S3_SECRET_ACCESS_KEY: secrets.minioPassword,
+      CONTROL_URL: control.url,
+    };
+    return new RunningStack({ description, docker, edge, clock, app, links, control, env: hostEnv, logger });
+  } catch (err) {
+    for (const part of started.reverse()) await part.stop().catch(() => {});
+    throw err;
+  }
+}
+
+/** The db and redis links on the stack network's gateway, in front of the published service ports. */
+async function startLinks(options: {
+  plan: LinkPlan;
+  gateway: string;
+  ports: Record<string, number>;
+  clock: Clock;
+  ca: CertificateAuthority;
+  logger: Logger;
+}): Promise<LinkSet> {
+  const { plan, gateway, ports, clock, ca, logger } = options;
+  const db = new PostgresLink({
+    name: "db",
+    host: gateway,
+    port: plan.db.port,
+    upstream: { host: "127.0.0.1", port: ports.pgbouncer! },
     clock,
     logger,
-    port: description.ports.https,
-    httpPort: description.ports.http,
-    sleepAfterMs: appSpec.limits.sleepAfterMs ?? undefined,
-    healthCheck: { path: appSpec.healthCheckPath },
-  }).catch(async (err) => {
-    await app.stop();
-    throw err;
+    tls: { ca, names: [plan.db.host, gateway, "localhost", "127.0.0.1"] },
+    toxics: [...plan.db.toxics],
   });
-
-  const hostDb = { ...database, host: "127.0.0.1", port: ports.pgbouncer! };
-  const hostEnv: HostEnv = {
-    APP_URL: edge.httpsUrl,
-    DATABASE_URL: postgresUrl(hostDb),
-    REDIS_URL: `redis://default:${encodeURIComponent(secrets.redisPassword)}@127.0.0.1:${ports.redis}/0`,
-    S3_ENDPOINT: `http://127.0.0.1:${ports.minio}`,
-    S3_ACCESS_KEY_ID: secrets.minioUser,
-    S3_SECRET_ACCESS_KEY: secrets.minioPassword,
-  };
-  return new RunningStack({ description, docker, edge, clock, app, env: hostEnv, logger });
+  const redis = new RedisLink({
+    name: "redis",
+    host: gateway,
+    port: plan.redis.port,
+    upstream: { host: "127.0.0.1", port: ports.redis! },
+    clock,
+    logger,
+    tls: plan.redis.tls ? { ca, names: [plan.redis.host, gateway, "localhost", "127.0.0.1"] } : undefined,
+    toxics: [...plan.redis.toxics],
+  });
+  const links = new LinkSet([db, redis]);
+  try {
+    await db.start();
+    await redis.start();
+  } catch (err) {
+    await links.stop();
+    throw err;
+  }
+  return links;
 }
 
 /** Start the backing services in dependency order, in parallel where they are independent. */
@@ -259,7 +352,15 @@ async function startServices(
   return ports;
 }
 
-async function runPreDeploy(docker: Docker, description: StackDescription, image: string, env: Record<string, string>, labels: Record<string, string>, logger: Logger): Promise<void> {
+async function runPreDeploy(
+  docker: Docker,
+  description: StackDescription,
+  image: string,
+  env: Record<string, string>,
+  labels: Record<string, string>,
+  extraHosts: readonly string[],
+  logger: Logger,
+): Promise<void> {
   const command = description.app.preDeployCommand!;
   const log = logger.child({ component: "pre-deploy", service: "app" });
   log.info(`pre-deploy: ${command}`);
@@ -274,6 +375,7 @@ async function runPreDeploy(docker: Docker, description: StackDescription, image
       env: { ...env, ...instanceEnv(description) },
       cmd: ["bash", "-c", command],
       workingDir: APP_SOURCE_DIR,
+      extraHosts,
     },
     log,
   );

@@ -84,3 +84,18 @@ async function writeJson(file: string, value: unknown, mode: number): Promise<vo
   await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode });
   await rename(temp, file);
 }
+
+/** Where the running stack's control API listens, and its token (readable by the owner only). */
+export interface ControlAccess {
+  readonly url: string;
+  readonly token: string;
+}
+
+export async function writeControl(dir: string, access: ControlAccess): Promise<void> {
+  await writeJson(join(stateDir(dir), "control.json"), access, 0o600);
+}
+
+export async function readControl(dir: string): Promise<ControlAccess | null> {
+  const text = await readFile(join(stateDir(dir), "control.json"), "utf8").catch(() => null);
+  return text === null ? null : (JSON.parse(text) as ControlAccess);
+}

@@ -1,5 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import type { GlobalOptions } from "./context.js";
+import { registerChaos } from "./chaos.js";
+import { registerClock } from "./clock.js";
 import { registerDoctor } from "./doctor.js";
 import { registerDown } from "./down.js";
 import { registerEnv } from "./env.js";
@@ -35,6 +37,8 @@ Start here:
   registerLogs(program, globals);
   registerExec(program, globals);
   registerEnv(program, globals);
+  registerClock(program, globals);
+  registerChaos(program, globals);
   registerImages(program, globals);
   registerDoctor(program, globals);
   return program;

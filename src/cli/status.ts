@@ -3,7 +3,16 @@ import { connectEngine } from "../engine/docker.js";
 import { stackServices } from "../engine/inspect.js";
 import { isAlive } from "../state.js";
 import { locate, type GlobalOptions } from "./context.js";
+import { callControl } from "./control-client.js";
 import { print, table } from "./output.js";
+
+interface LinkView {
+  name: string;
+  listen: { host: string; port: number };
+  upstream: { host: string; port: number };
+  connections: unknown[];
+  toxics: { name: string; type: string }[];
+}
 
 export function registerStatus(program: Command, _globals: () => GlobalOptions): void {
   program
@@ -17,6 +26,9 @@ export function registerStatus(program: Command, _globals: () => GlobalOptions):
       const services = await stackServices(docker, where.project);
       const owner = where.state && isAlive(where.state.pid) ? where.state : null;
       const status = owner?.status ?? (services.length > 0 ? "orphaned" : "stopped");
+      const links = owner
+        ? ((await callControl(dir, "GET", "/links").catch(() => null)) as { links: LinkView[] } | null)?.links ?? null
+        : null;
       const report = {
         project: where.project,
         dir: where.dir,
@@ -25,6 +37,7 @@ export function registerStatus(program: Command, _globals: () => GlobalOptions):
         urls: owner?.urls ?? null,
         env: owner?.hostEnv ?? null,
         services,
+        links,
       };
       if (flags.output === "json") {
         print(JSON.stringify(report, null, 2));
@@ -39,6 +52,21 @@ export function registerStatus(program: Command, _globals: () => GlobalOptions):
           table([
             ["SERVICE", "STATE", "HEALTH", "PORTS (127.0.0.1)", "CONTAINER"],
             ...services.map((s) => [s.name, s.state, s.health ?? "-", Object.entries(s.ports).map(([c, h]) => `${h}→${c}`).join(" ") || "-", s.container]),
+          ]),
+        );
+      }
+      if (links) {
+        print("");
+        print(
+          table([
+            ["LINK", "LISTEN", "UPSTREAM", "CONNECTIONS", "TOXICS"],
+            ...links.map((l) => [
+              l.name,
+              `${l.listen.host}:${l.listen.port}`,
+              `${l.upstream.host}:${l.upstream.port}`,
+              String(l.connections.length),
+              l.toxics.map((t) => `${t.name} (${t.type})`).join(", ") || "-",
+            ]),
           ]),
         );
       }

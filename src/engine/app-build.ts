@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
@@ -29,8 +29,14 @@ export interface AppBuildOptions {
   /** Changes whenever the build must run again though the sources did not (a fresh database). */
   readonly salt: string;
   readonly labels: Readonly<Record<string, string>>;
+  readonly extraHosts?: readonly string[];
+  /** prodlike's CA, placed in the image at APP_CA_FILE so the app can trust the links' TLS. */
+  readonly caPem?: string;
   readonly logger: Logger;
 }
+
+const APP_CA_PARENT = "/opt/render";
+export const APP_CA_FILE = `${APP_CA_PARENT}/.prodlike/ca.pem`;
 
 /**
  * Build the app as Render does: the sources in a build container on the stack's network (the
@@ -56,6 +62,7 @@ export async function buildApp(docker: Docker, options: AppBuildOptions): Promis
     map: (header) => ({ ...header, uid: RENDER_UID, gid: RENDER_UID }),
   }) as unknown as NodeJS.ReadableStream;
   const hostCa = await hostCaArchive();
+  const caFile = options.caPem ? await fileArchive(".prodlike/ca.pem", options.caPem) : null;
   const result = await runOneOff(
     docker,
     {
@@ -68,11 +75,19 @@ export async function buildApp(docker: Docker, options: AppBuildOptions): Promis
       cmd: ["bash", "-c", options.buildCommand],
       workingDir: APP_SOURCE_DIR,
       volumes: { [PIP_CACHE_VOLUME]: PIP_CACHE_DIR },
+      extraHosts: options.extraHosts,
     },
     log,
-    { archives: [{ stream: archive, path: APP_SOURCE_DIR }, ...(hostCa ? [{ stream: hostCa.stream, path: HOST_CA_DIR }] : [])] },
+    {
+      archives: [
+        { stream: archive, path: APP_SOURCE_DIR },
+        ...(hostCa ? [{ stream: hostCa.stream, path: HOST_CA_DIR }] : []),
+        ...(caFile ? [{ stream: caFile.stream, path: APP_CA_PARENT }] : []),
+      ],
+    },
   );
   await hostCa?.dispose();
+  await caFile?.dispose();
   try {
     if (result.exitCode !== 0) {
       throw new ProdlikeError("APP_BUILD_FAILED", explainBuildFailure(options, result.exitCode, result.output));
@@ -106,13 +121,18 @@ async function hostCaArchive(): Promise<{ stream: NodeJS.ReadableStream; dispose
     if (!candidate) continue;
     const text = await readFile(candidate).catch(() => null);
     if (!text) continue;
-    const dir = await mkdtemp(join(tmpdir(), "prodlike-host-ca-"));
-    await writeFile(join(dir, HOST_CA_FILE), text);
-    // Only the file: packing the folder entry too would reset /tmp's mode in the container.
-    const stream = tar.pack(dir, { entries: [HOST_CA_FILE], map: (header) => ({ ...header, uid: RENDER_UID, gid: RENDER_UID }) }) as unknown as NodeJS.ReadableStream;
-    return { stream, dispose: () => rm(dir, { recursive: true, force: true }) };
+    return fileArchive(HOST_CA_FILE, text);
   }
   return null;
+}
+
+/** A one-file tar owned by the render user. Only the file: a folder entry would reset the target's mode. */
+async function fileArchive(name: string, content: string | Buffer): Promise<{ stream: NodeJS.ReadableStream; dispose(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "prodlike-file-"));
+  await mkdir(join(dir, name, ".."), { recursive: true });
+  await writeFile(join(dir, name), content);
+  const stream = tar.pack(dir, { entries: [name], map: (header) => ({ ...header, uid: RENDER_UID, gid: RENDER_UID }) }) as unknown as NodeJS.ReadableStream;
+  return { stream, dispose: () => rm(dir, { recursive: true, force: true }) };
 }
 
 export function explainBuildFailure(options: Pick<AppBuildOptions, "buildCommand" | "buildCommandSource">, exitCode: number, output: string): string {

@@ -24,6 +24,8 @@ export interface ContainerSpec {
   readonly volumes?: Readonly<Record<string, string>>;
   readonly memoryMb?: number;
   readonly cpus?: number;
+  /** `host:ip` entries for /etc/hosts: production host names that resolve to the stack's links. */
+  readonly extraHosts?: readonly string[];
 }
 
 export async function ensureNetwork(docker: Docker, project: string, labels: Record<string, string>): Promise<string> {
@@ -37,6 +39,14 @@ export async function ensureNetwork(docker: Docker, project: string, labels: Rec
  * A named volume of the stack. `id` is a random label set at creation: it tells a fresh volume
  * from a kept one (the engine's CreatedAt follows the folder's mtime, so it cannot).
  */
+/** The stack network's gateway: the host's address on it, where the links listen. */
+export async function networkGateway(docker: Docker, project: string): Promise<string> {
+  const info = await docker.getNetwork(networkName(project)).inspect();
+  const gateway = (info.IPAM?.Config as { Gateway?: string }[] | undefined)?.find((c) => c.Gateway)?.Gateway;
+  if (!gateway) throw new ProdlikeError("INTERNAL", `network ${networkName(project)} has no IPv4 gateway; the links need one to listen on`);
+  return gateway;
+}
+
 export async function ensureVolume(
   docker: Docker,
   project: string,
@@ -73,6 +83,7 @@ export async function createContainer(docker: Docker, spec: ContainerSpec): Prom
       Memory: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
       MemorySwap: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
       NanoCpus: spec.cpus ? Math.round(spec.cpus * 1e9) : undefined,
+      ExtraHosts: spec.extraHosts ? [...spec.extraHosts] : undefined,
     },
     NetworkingConfig: {
       EndpointsConfig: { [network]: { Aliases: spec.alias ? [spec.alias] : [] } },

@@ -14,6 +14,8 @@ export interface ControlServerOptions {
   /** Every request must carry `Authorization: Bearer <token>`. */
   token: string;
   logger?: Logger;
+  /** The app's front, when the stack has one: GET /edge, POST /edge/sleep, POST /edge/wake. */
+  edge?: { sleep(): Promise<void>; wake(): Promise<void>; readonly state: string };
   /** Default 127.0.0.1, port 0. */
   host?: string;
   port?: number;
@@ -45,6 +47,7 @@ class HttpError extends Error {
  * a running stack:
  *   GET /links · GET /links/:name · POST /links/:name/toxics · DELETE /links/:name/toxics/:toxic
  *   POST /links/:name/reset · POST /reset · GET /clock · POST /clock/advance {ms}|{duration}
+ *   GET /edge · POST /edge/sleep · POST /edge/wake
  * Errors are JSON: `{"error": {"code", "message"}}`.
  */
 export async function createControlServer(options: ControlServerOptions): Promise<ControlServer> {
@@ -98,6 +101,18 @@ export async function createControlServer(options: ControlServerOptions): Promis
       await clock.advance(ms);
       logger.info({ ms }, "clock advanced");
       return [200, { advancedMs: ms, now: clock.now() }];
+    }
+    const edge = options.edge;
+    if (root === "edge" && edge) {
+      if (parts.length === 1 && method === "GET") return [200, { state: edge.state }];
+      if (name === "sleep" && parts.length === 2 && method === "POST") {
+        await edge.sleep();
+        return [200, { state: edge.state }];
+      }
+      if (name === "wake" && parts.length === 2 && method === "POST") {
+        await edge.wake();
+        return [200, { state: edge.state }];
+      }
     }
     throw new HttpError(404, "NOT_FOUND", `no route ${method} /${parts.join("/")}`);
   };

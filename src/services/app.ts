@@ -5,7 +5,7 @@ import type { PlanLimits } from "../config/types.js";
 import { createContainer, followLogs, publishedPort, waitReady } from "../engine/containers.js";
 import type { Docker } from "../engine/docker.js";
 import { containerName } from "../engine/labels.js";
-import { APP_SOURCE_DIR } from "../engine/app-build.js";
+import { APP_CA_FILE, APP_SOURCE_DIR } from "../engine/app-build.js";
 import { APP_PORT } from "./app-env.js";
 
 export interface AppInstanceOptions {
@@ -21,8 +21,16 @@ export interface AppInstanceOptions {
   readonly healthCheckPath: string | null;
   readonly publicHost: string;
   readonly bootTimeoutMs?: number;
+  readonly extraHosts?: readonly string[];
   readonly logger: Logger;
 }
+
+/**
+ * Trust prodlike's CA next to Debian's (the links present certificates it signed, as Upstash
+ * presents a public one): a bundle made at start, named by SSL_CERT_FILE / REQUESTS_CA_BUNDLE.
+ */
+const TRUST_BUNDLE = "/tmp/prodlike-ca-bundle.crt";
+const TRUST_PREFIX = `cat /etc/ssl/certs/ca-certificates.crt ${APP_CA_FILE} > ${TRUST_BUNDLE} 2>/dev/null; export SSL_CERT_FILE=${TRUST_BUNDLE} REQUESTS_CA_BUNDLE=${TRUST_BUNDLE};`;
 
 export interface AppAddress {
   readonly host: string;
@@ -69,12 +77,13 @@ export class AppInstance {
       image: this.#options.image,
       labels: this.#options.labels,
       env: { ...this.#options.env, ...this.#options.perInstance() },
-      cmd: ["bash", "-c", `exec ${this.#options.startCommand}`],
+      cmd: ["bash", "-c", `${TRUST_PREFIX} exec ${this.#options.startCommand}`],
       workingDir: APP_SOURCE_DIR,
       alias: "app",
       publish: [APP_PORT],
       memoryMb: limits.memoryMb,
       cpus: process.env.PRODLIKE_CPU_LIMITS === "off" ? undefined : limits.cpus,
+      extraHosts: this.#options.extraHosts,
     });
     this.#container = container;
     this.#starts++;
