@@ -50,11 +50,13 @@ export interface StackState {
   readonly logFile?: string;
 }
 
+/** The stack state of `dir` (absolute). A state copied along with the folder belongs to the original: ignored. */
 export async function readState(dir: string): Promise<StackState | null> {
   const text = await readFile(join(stateDir(dir), "state.json"), "utf8").catch(() => null);
   if (text === null) return null;
   try {
-    return JSON.parse(text) as StackState;
+    const state = JSON.parse(text) as StackState;
+    return state.dir === dir ? state : null;
   } catch {
     return null;
   }

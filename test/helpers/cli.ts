@@ -44,7 +44,8 @@ export function runCli(args: readonly string[], options: { cwd?: string; env?: N
 export async function copyFixture(name: string): Promise<{ dir: string; project: string; dispose(): Promise<void> }> {
   const parent = await mkdtemp(join(tmpdir(), "prodlike-it-"));
   const dir = join(parent, name);
-  await cp(join(REPO, "fixtures", name), dir, { recursive: true });
+  // Never the state of a stack running from the fixture itself (the demo).
+  await cp(join(REPO, "fixtures", name), dir, { recursive: true, filter: (source) => !source.split("/").includes(".prodlike") });
   return { dir, project: projectName(dir), dispose: () => rm(parent, { recursive: true, force: true }) };
 }
 
