@@ -182,6 +182,14 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
   for (const service of SERVICES) {
     if (service.volume) volumes.set(service.name, await ensureVolume(docker, project, service.volume.purpose, labels));
   }
+  const pgdata = volumes.get("postgres");
+  if (secrets.fresh && pgdata && !pgdata.created) {
+    throw new ProdlikeError(
+      "CONFIG_INVALID",
+      `the database volume ${pgdata.name} was made with a password kept in ${dir}/.prodlike/secrets.json, which is gone. ` +
+        `Run \`prodlike down --volumes ${dir}\` to delete the old data and start fresh (or restore the file).`,
+    );
+  }
   const ports = await startServices(docker, description, secrets, images, labels, logger);
 
   // In-process parts are stopped in reverse order if a later step fails.

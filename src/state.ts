@@ -8,6 +8,8 @@ export function stateDir(dir: string): string {
 }
 
 export interface Secrets {
+  /** True when this load made them (no secrets.json before). */
+  readonly fresh?: boolean;
   readonly postgresPassword: string;
   readonly redisPassword: string;
   readonly minioUser: string;
@@ -25,13 +27,15 @@ export async function loadSecrets(dir: string, generatedKeys: readonly string[])
   // Render's generateValue: base64 of 256 random bits.
   for (const key of generatedKeys) generated[key] ??= randomBytes(32).toString("base64");
   const secrets: Secrets = {
+    fresh: stored.postgresPassword === undefined,
     postgresPassword: stored.postgresPassword ?? token(),
     redisPassword: stored.redisPassword ?? token(),
     minioUser: stored.minioUser ?? `prodlike${randomBytes(4).toString("hex")}`,
     minioPassword: stored.minioPassword ?? token(),
     generated,
   };
-  if (JSON.stringify(secrets) !== JSON.stringify(stored)) await writeJson(file, secrets, 0o600);
+  const { fresh: _fresh, ...kept } = secrets;
+  if (JSON.stringify(kept) !== JSON.stringify(stored)) await writeJson(file, kept, 0o600);
   return secrets;
 }
 
