@@ -12,13 +12,15 @@ import { runOneOff } from "./engine/one-off.js";
 import { ProdlikeError } from "./errors.js";
 import { silentLogger } from "./logger.js";
 import { AppInstance } from "./services/app.js";
-import { appEnv, instanceEnv, postgresUrl, type AppEndpoints, type GitInfo } from "./services/app-env.js";
+import { appEnv, cloudinaryEnv, instanceEnv, postgresUrl, productionCloudName, type AppEndpoints, type GitInfo } from "./services/app-env.js";
 import { PGBOUNCER_PORT, SERVICES, type ServiceDefinition } from "./services/definitions.js";
 import { clearState, isAlive, loadSecrets, readState, writeControl, writeState, type Secrets } from "./state.js";
 import { randomBytes } from "node:crypto";
 import { parseDuration, VirtualClock, type Clock } from "./clock.js";
 import { createControlServer, LinkSet, PostgresLink, RedisLink, type ControlServer } from "./links/index.js";
-import { planLinks, redisUrl, type LinkPlan } from "./services/link-plan.js";
+import { planLinks, redisUrl } from "./services/link-plan.js";
+import { runPreDeploy, startServices } from "./services/backing-services.js";
+import { startCloudinary, startLinks, type CloudinaryEndpoint } from "./stack-parts.js";
 import { loadOrCreateCa, type CertificateAuthority } from "./tls/ca.js";
 import { assertPortFree, createEdge, type AppBackend, type Edge } from "./edge/index.js";
 
@@ -49,6 +51,7 @@ export class RunningStack implements AsyncDisposable {
   readonly clock: Clock;
   readonly links: LinkSet;
   readonly #control: ControlServer;
+  readonly #cloudinary: CloudinaryEndpoint;
   readonly #logger: Logger;
   #stopping: Promise<void> | undefined;
 
@@ -60,6 +63,7 @@ export class RunningStack implements AsyncDisposable {
     app: AppInstance;
     links: LinkSet;
     control: ControlServer;
+    cloudinary: CloudinaryEndpoint;
     env: HostEnv;
     logger: Logger;
   }) {
@@ -69,6 +73,7 @@ export class RunningStack implements AsyncDisposable {
     this.clock = parts.clock;
     this.links = parts.links;
     this.#control = parts.control;
+    this.#cloudinary = parts.cloudinary;
     this.app = parts.app;
     this.env = parts.env;
     this.url = parts.edge.httpsUrl;
@@ -84,6 +89,7 @@ export class RunningStack implements AsyncDisposable {
       await this.edge.stop();
       await this.app.stop();
       await this.links.stop();
+      await this.#cloudinary.stop();
       await removeStack(this.#docker, this.description.project, options);
       const state = await readState(this.description.dir);
       if (state?.pid === process.pid) await clearState(this.description.dir);
@@ -199,10 +205,13 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
     const plan = planLinks(description);
     const links = await startLinks({ plan, gateway, ports, clock, ca, logger });
     started.push(links);
+    const cloudinary = await startCloudinary({ gateway, minioPort: ports.minio!, secrets, cloudName: productionCloudName(description), ca, logger });
+    started.push(cloudinary);
     const database = { user: description.database.user, password: secrets.postgresPassword, database: description.database.databaseName };
     const endpoints: AppEndpoints = {
       database: { ...database, host: plan.db.host, port: plan.db.port, url: postgresUrl({ ...database, host: plan.db.host, port: plan.db.port }, plan.db.params) },
       redisUrl: redisUrl(plan.redis, plan.redis.host, plan.redis.port, secrets.redisPassword),
+      cloudinary,
     };
     const env = appEnv(description, secrets, endpoints, await gitInfo(dir));
     // Inside the containers the production host names resolve to the links on the gateway.
@@ -270,131 +279,19 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
       S3_ENDPOINT: `http://127.0.0.1:${ports.minio}`,
       S3_ACCESS_KEY_ID: secrets.minioUser,
       S3_SECRET_ACCESS_KEY: secrets.minioPassword,
+      CLOUDINARY_URL: cloudinaryEnv(cloudinary, false).CLOUDINARY_URL!,
+      CLOUDINARY_BROWSE_URL: `${cloudinary.url}/`,
       CONTROL_URL: control.url,
     };
-    return new RunningStack({ description, docker, edge, clock, app, links, control, env: hostEnv, logger });
+    return new RunningStack({ description, docker, edge, clock, app, links, control, cloudinary, env: hostEnv, logger });
   } catch (err) {
     for (const part of started.reverse()) await part.stop().catch(() => {});
     throw err;
   }
 }
 
-/** The db and redis links on the stack network's gateway, in front of the published service ports. */
-async function startLinks(options: {
-  plan: LinkPlan;
-  gateway: string;
-  ports: Record<string, number>;
-  clock: Clock;
-  ca: CertificateAuthority;
-  logger: Logger;
-}): Promise<LinkSet> {
-  const { plan, gateway, ports, clock, ca, logger } = options;
-  const db = new PostgresLink({
-    name: "db",
-    host: gateway,
-    port: plan.db.port,
-    upstream: { host: "127.0.0.1", port: ports.pgbouncer! },
-    clock,
-    logger,
-    tls: { ca, names: [plan.db.host, gateway, "localhost", "127.0.0.1"] },
-    toxics: [...plan.db.toxics],
-  });
-  const redis = new RedisLink({
-    name: "redis",
-    host: gateway,
-    port: plan.redis.port,
-    upstream: { host: "127.0.0.1", port: ports.redis! },
-    clock,
-    logger,
-    tls: plan.redis.tls ? { ca, names: [plan.redis.host, gateway, "localhost", "127.0.0.1"] } : undefined,
-    toxics: [...plan.redis.toxics],
-  });
-  const links = new LinkSet([db, redis]);
-  try {
-    await db.start();
-    await redis.start();
-  } catch (err) {
-    await links.stop();
-    throw err;
-  }
-  return links;
-}
 
-/** Start the backing services in dependency order, in parallel where they are independent. */
-async function startServices(
-  docker: Docker,
-  description: StackDescription,
-  secrets: Secrets,
-  images: Record<string, string>,
-  labels: Record<string, string>,
-  logger: Logger,
-): Promise<Record<string, number>> {
-  const ports: Record<string, number> = {};
-  const started = new Map<string, Promise<void>>();
-  const start = (service: ServiceDefinition): Promise<void> => {
-    const existing = started.get(service.name);
-    if (existing) return existing;
-    const promise = (async () => {
-      await Promise.all(service.after.map((name) => start(SERVICES.find((s) => s.name === name)!)));
-      const container = await createContainer(docker, {
-        project: description.project,
-        service: service.name,
-        name: containerName(description.project, service.name),
-        image: images[service.image]!,
-        labels,
-        env: service.env(description, secrets),
-        alias: service.name,
-        publish: [service.port],
-        volumes: service.volume ? { [`prodlike-${description.project}-${service.volume.purpose}`]: service.volume.path } : undefined,
-      });
-      await container.start();
-      const t0 = Date.now();
-      await waitReady(container, { what: service.what, timeoutMs: service.readyTimeoutMs });
-      ports[service.name] = await publishedPort(container, service.port);
-      logger.info({ service: service.name, seconds: ((Date.now() - t0) / 1000).toFixed(1) }, `${service.name} ready`);
-    })();
-    started.set(service.name, promise);
-    return promise;
-  };
-  await Promise.all(SERVICES.map(start));
-  return ports;
-}
 
-async function runPreDeploy(
-  docker: Docker,
-  description: StackDescription,
-  image: string,
-  env: Record<string, string>,
-  labels: Record<string, string>,
-  extraHosts: readonly string[],
-  logger: Logger,
-): Promise<void> {
-  const command = description.app.preDeployCommand!;
-  const log = logger.child({ component: "pre-deploy", service: "app" });
-  log.info(`pre-deploy: ${command}`);
-  const result = await runOneOff(
-    docker,
-    {
-      project: description.project,
-      service: "pre-deploy",
-      name: containerName(description.project, "pre-deploy"),
-      image,
-      labels,
-      env: { ...env, ...instanceEnv(description) },
-      cmd: ["bash", "-c", command],
-      workingDir: APP_SOURCE_DIR,
-      extraHosts,
-    },
-    log,
-  );
-  await result.container.remove({ force: true }).catch(() => {});
-  if (result.exitCode !== 0) {
-    throw new ProdlikeError(
-      "APP_BUILD_FAILED",
-      `the pre-deploy command \`${command}\` failed with exit code ${result.exitCode}; the deploy stops here, as on Render. Last lines:\n${result.output.split("\n").slice(-20).join("\n")}`,
-    );
-  }
-}
 
 
 async function gitInfo(dir: string): Promise<GitInfo> {

@@ -14,6 +14,8 @@ export interface Secrets {
   readonly redisPassword: string;
   readonly minioUser: string;
   readonly minioPassword: string;
+  readonly cloudinaryKey: string;
+  readonly cloudinarySecret: string;
   /** Values of `generateValue: true` env vars and the default SECRET_KEY, kept across runs. */
   readonly generated: Record<string, string>;
 }
@@ -32,6 +34,9 @@ export async function loadSecrets(dir: string, generatedKeys: readonly string[])
     redisPassword: stored.redisPassword ?? token(),
     minioUser: stored.minioUser ?? `prodlike${randomBytes(4).toString("hex")}`,
     minioPassword: stored.minioPassword ?? token(),
+    // Cloudinary's shapes: a 15-digit API key, a 27-character secret.
+    cloudinaryKey: stored.cloudinaryKey ?? String(100_000_000_000_000 + (randomBytes(6).readUIntBE(0, 6) % 900_000_000_000_000)),
+    cloudinarySecret: stored.cloudinarySecret ?? randomBytes(20).toString("base64url").slice(0, 27),
     generated,
   };
   const { fresh: _fresh, ...kept } = secrets;

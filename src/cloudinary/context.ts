@@ -26,11 +26,11 @@ export function createContext(options: ResolvedStandInOptions, store: ObjectStor
     repo: new ResourceRepository(store, bucket),
     logger,
     urls() {
-      const own = ownUrl();
+      // Its own listen URL only when no public base is given (mounted elsewhere, it has none).
       return {
         cloudName: options.cloudName,
-        secureBaseUrl: options.publicBaseUrl ?? own,
-        baseUrl: options.publicHttpBaseUrl ?? own,
+        secureBaseUrl: options.publicBaseUrl ?? ownUrl(),
+        baseUrl: options.publicHttpBaseUrl ?? ownUrl(),
         apiKey: options.apiKey,
         apiSecret: options.apiSecret,
         algorithm: options.signatureAlgorithm,

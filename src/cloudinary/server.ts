@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { ProdlikeError } from "../errors.js";
 import { handleDestroy, handleExplicit, handleRename } from "./actions.js";
 import { checkBasicAuth, handleAdmin } from "./admin.js";
+import { handleBrowse } from "./browse-page.js";
 import { badRequest, CloudinaryApiError, errorBody, notFound, unauthorized } from "./api-error.js";
 import { createContext, type StandInContext } from "./context.js";
 import { handleDelivery } from "./delivery.js";
@@ -81,6 +82,10 @@ export function createCloudinaryStandIn(input: CloudinaryStandInOptions): Cloudi
       return;
     }
     if (method !== "GET" && method !== "HEAD") throw new CloudinaryApiError(405, `Method ${method} not allowed for delivery URLs`);
+    if (segments.length === 1 && segments[0] === "") {
+      await handleBrowse(ctx, req, res, url);
+      return;
+    }
     const [cloud, ...rest] = segments;
     if (!cloud) throw notFound("Not found");
     if (cloud !== options.cloudName) throw notFound(`Resource not found - unknown cloud_name ${cloud}`);

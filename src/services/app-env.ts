@@ -13,9 +13,18 @@ export interface DatabaseEndpoint {
   readonly url: string;
 }
 
+export interface CloudinaryAccount {
+  /** `https://host:port` of the stand-in: API and delivery. */
+  readonly url: string;
+  readonly cloudName: string;
+  readonly apiKey: string;
+  readonly apiSecret: string;
+}
+
 export interface AppEndpoints {
   readonly database: DatabaseEndpoint;
   readonly redisUrl: string;
+  readonly cloudinary?: CloudinaryAccount;
 }
 
 export interface GitInfo {
@@ -24,7 +33,17 @@ export interface GitInfo {
 }
 
 /** Keys the platform owns: a value from render.yaml or .env is replaced, as on Render. */
-const PLATFORM_OWNED = new Set(["DATABASE_URL", "REDIS_URL", "PORT"]);
+const PLATFORM_OWNED = new Set([
+  "DATABASE_URL",
+  "REDIS_URL",
+  "PORT",
+  "CLOUDINARY_URL",
+  "CLOUDINARY_CLOUD_NAME",
+  "CLOUDINARY_API_KEY",
+  "CLOUDINARY_API_SECRET",
+  "CLOUDINARY_UPLOAD_PREFIX",
+  "CLOUDINARY_SECURE_DISTRIBUTION",
+]);
 /** Sources that are prodlike's own overrides and so beat the platform's values. */
 const EXPLICIT = new Set(["prodlike.yaml", "--env"]);
 
@@ -64,6 +83,7 @@ export function appEnv(stack: StackDescription, secrets: Secrets, endpoints: App
     RENDER_CPU_COUNT: String(Math.max(1, Math.ceil(app.limits.cpus))),
     PYTHON_VERSION: app.python.requested ?? app.python.runs,
   });
+  if (endpoints.cloudinary) Object.assign(env, cloudinaryEnv(endpoints.cloudinary, "CLOUDINARY_CLOUD_NAME" in app.env));
   return { ...env, ...explicit };
 }
 
@@ -92,4 +112,31 @@ function databaseProperty(db: DatabaseEndpoint, property: DatabaseProperty): str
 /** `postgresql://user:pw@host:port/db?sslmode=require` with the parts escaped. */
 export function postgresUrl(db: Omit<DatabaseEndpoint, "url">, params = "sslmode=require"): string {
   return `postgresql://${encodeURIComponent(db.user)}:${encodeURIComponent(db.password)}@${db.host}:${db.port}/${encodeURIComponent(db.database)}${params ? `?${params}` : ""}`;
+}
+
+/**
+ * The unmodified SDK talks to the stand-in: upload_prefix for the API, secure_distribution for
+ * delivery URLs (django-cloudinary-storage forces secure ones). When the app configures the SDK
+ * with CLOUDINARY_CLOUD_NAME & co., every CLOUDINARY_* env is a config key and CLOUDINARY_URL
+ * is ignored, so both forms are set.
+ */
+export function cloudinaryEnv(account: CloudinaryAccount, separateKeys: boolean): Record<string, string> {
+  const host = new URL(account.url).host;
+  const url = `cloudinary://${account.apiKey}:${account.apiSecret}@${account.cloudName}?upload_prefix=${account.url}&secure_distribution=${host}`;
+  const env: Record<string, string> = { CLOUDINARY_URL: url, CLOUDINARY_UPLOAD_PREFIX: account.url, CLOUDINARY_SECURE_DISTRIBUTION: host };
+  if (separateKeys) {
+    Object.assign(env, { CLOUDINARY_CLOUD_NAME: account.cloudName, CLOUDINARY_API_KEY: account.apiKey, CLOUDINARY_API_SECRET: account.apiSecret });
+  }
+  return env;
+}
+
+/** Keep the cloud name the app uses in production (from its CLOUDINARY_URL or CLOUDINARY_CLOUD_NAME). */
+export function productionCloudName(stack: StackDescription): string {
+  const url = stack.app.env.CLOUDINARY_URL;
+  if (url?.kind === "value") {
+    const match = /^cloudinary:\/\/[^@]*@([^?/]+)/.exec(url.value);
+    if (match) return match[1]!;
+  }
+  const name = stack.app.env.CLOUDINARY_CLOUD_NAME;
+  return name?.kind === "value" && /^[\w-]+$/.test(name.value) ? name.value : "prodlike";
 }

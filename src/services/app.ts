@@ -30,7 +30,10 @@ export interface AppInstanceOptions {
  * presents a public one): a bundle made at start, named by SSL_CERT_FILE / REQUESTS_CA_BUNDLE.
  */
 const TRUST_BUNDLE = "/tmp/prodlike-ca-bundle.crt";
-const TRUST_PREFIX = `cat /etc/ssl/certs/ca-certificates.crt ${APP_CA_FILE} > ${TRUST_BUNDLE} 2>/dev/null; export SSL_CERT_FILE=${TRUST_BUNDLE} REQUESTS_CA_BUNDLE=${TRUST_BUNDLE};`;
+// certifi's bundle too: the Cloudinary SDK pins it (each container is fresh, so this appends once).
+const TRUST_PREFIX =
+  `cat /etc/ssl/certs/ca-certificates.crt ${APP_CA_FILE} > ${TRUST_BUNDLE} 2>/dev/null; export SSL_CERT_FILE=${TRUST_BUNDLE} REQUESTS_CA_BUNDLE=${TRUST_BUNDLE}; ` +
+  `for f in /opt/render/project/.venv/lib/python3*/site-packages/certifi/cacert.pem; do [ -w "$f" ] && cat ${APP_CA_FILE} >> "$f"; done 2>/dev/null;`;
 
 export interface AppAddress {
   readonly host: string;

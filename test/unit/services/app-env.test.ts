@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { describeStack } from "../../../src/config/resolve.js";
 import type { ProjectFiles } from "../../../src/config/detect.js";
-import { appEnv, instanceEnv, postgresUrl } from "../../../src/services/app-env.js";
+import { appEnv, cloudinaryEnv, instanceEnv, postgresUrl, productionCloudName } from "../../../src/services/app-env.js";
 import type { Secrets } from "../../../src/state.js";
 
 const files = (over: Partial<ProjectFiles>): ProjectFiles => ({
@@ -25,6 +25,8 @@ const secrets: Secrets = {
   redisPassword: "redis-pw",
   minioUser: "u",
   minioPassword: "p",
+  cloudinaryKey: "123456789012345",
+  cloudinarySecret: "abcdefghijklmnopqrstuvwxyz0",
   generated: { SECRET_KEY: "generated-secret", SIGNING: "generated-signing" },
 };
 
@@ -102,5 +104,30 @@ describe("appEnv", () => {
     const b = instanceEnv(stack).RENDER_INSTANCE_ID;
     expect(a).toMatch(/^srv-[0-9a-f]{20}-[0-9a-f]{5}$/);
     expect(a).not.toBe(b);
+  });
+});
+
+describe("Cloudinary env", () => {
+  const account = { url: "https://172.18.0.1:41234", cloudName: "shop", apiKey: "123456789012345", apiSecret: "s3cr3t" };
+
+  it("points the SDK's API and delivery at the stand-in through CLOUDINARY_URL", () => {
+    expect(cloudinaryEnv(account, false)).toEqual({
+      CLOUDINARY_URL: "cloudinary://123456789012345:s3cr3t@shop?upload_prefix=https://172.18.0.1:41234&secure_distribution=172.18.0.1:41234",
+      CLOUDINARY_UPLOAD_PREFIX: "https://172.18.0.1:41234",
+      CLOUDINARY_SECURE_DISTRIBUTION: "172.18.0.1:41234",
+    });
+  });
+
+  it("also sets the separate keys when the app configures the SDK with them", () => {
+    expect(cloudinaryEnv(account, true)).toMatchObject({ CLOUDINARY_CLOUD_NAME: "shop", CLOUDINARY_API_KEY: "123456789012345", CLOUDINARY_API_SECRET: "s3cr3t" });
+  });
+
+  it("replaces the production account in the app's env, keeping its cloud name", () => {
+    const stack = describeStack(files({ dotenv: { CLOUDINARY_URL: "cloudinary://111:real-secret@modestwear" } }), {}, {});
+    expect(productionCloudName(stack)).toBe("modestwear");
+    const env = appEnv(stack, secrets, { ...endpoints, cloudinary: { ...account, cloudName: "modestwear" } }, git);
+    expect(env.CLOUDINARY_URL).toMatch(/^cloudinary:\/\/123456789012345:s3cr3t@modestwear\?upload_prefix=/);
+    expect(env.CLOUDINARY_URL).not.toContain("real-secret");
+    expect(productionCloudName(describeStack(files({}), {}, {}))).toBe("prodlike");
   });
 });
