@@ -1,28 +1,27 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import type { Logger } from "pino";
+import { parseDuration, VirtualClock, type Clock } from "./clock.js";
 import { resolveStack, type StackOverrides } from "./config/resolve.js";
 import type { StackDescription } from "./config/types.js";
-import { buildApp, PIP_CACHE_VOLUME, APP_SOURCE_DIR } from "./engine/app-build.js";
-import { createContainer, ensureNetwork, ensureVolume, networkGateway, publishedPort, removeStack, waitReady } from "./engine/containers.js";
+import { assertPortFree, createEdge, type AppBackend, type Edge } from "./edge/index.js";
+import { buildApp } from "./engine/app-build.js";
+import { ensureNetwork, ensureVolume, networkGateway, removeStack } from "./engine/containers.js";
 import { connectEngine, type Docker } from "./engine/docker.js";
 import { ensureImages } from "./engine/images.js";
-import { containerName, stackLabels } from "./engine/labels.js";
-import { runOneOff } from "./engine/one-off.js";
+import { stackLabels } from "./engine/labels.js";
 import { ProdlikeError } from "./errors.js";
+import { createControlServer, type ControlServer, type LinkSet } from "./links/index.js";
 import { silentLogger } from "./logger.js";
 import { AppInstance } from "./services/app.js";
 import { appEnv, cloudinaryEnv, instanceEnv, postgresUrl, productionCloudName, type AppEndpoints, type GitInfo } from "./services/app-env.js";
-import { PGBOUNCER_PORT, SERVICES, type ServiceDefinition } from "./services/definitions.js";
-import { clearState, isAlive, loadSecrets, readState, writeControl, writeState, type Secrets } from "./state.js";
-import { randomBytes } from "node:crypto";
-import { parseDuration, VirtualClock, type Clock } from "./clock.js";
-import { createControlServer, LinkSet, PostgresLink, RedisLink, type ControlServer } from "./links/index.js";
-import { planLinks, redisUrl } from "./services/link-plan.js";
 import { runPreDeploy, startServices } from "./services/backing-services.js";
+import { SERVICES } from "./services/definitions.js";
+import { planLinks, redisUrl } from "./services/link-plan.js";
 import { startCloudinary, startLinks, type CloudinaryEndpoint } from "./stack-parts.js";
-import { loadOrCreateCa, type CertificateAuthority } from "./tls/ca.js";
-import { assertPortFree, createEdge, type AppBackend, type Edge } from "./edge/index.js";
+import { clearState, isAlive, loadSecrets, readState, writeControl, writeState } from "./state.js";
+import { loadOrCreateCa } from "./tls/ca.js";
 
 export interface UpOptions {
   readonly logger?: Logger;
@@ -303,4 +302,3 @@ async function gitInfo(dir: string): Promise<GitInfo> {
   return { commit: commit || "0".repeat(40), branch: branch || "main" };
 }
 
-export { PIP_CACHE_VOLUME };
