@@ -19,6 +19,7 @@ export type ErrorCode =
   | "LINK_ERROR"
   | "TOXIC_INVALID"
   | "CLOUDINARY_ERROR"
+  | "RELOAD_FAILED"
   | "INTERNAL";
 
 const USER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -35,6 +36,7 @@ const USER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "STACK_RUNNING",
   "SERVICE_UNKNOWN",
   "TOXIC_INVALID",
+  "RELOAD_FAILED",
 ]);
 
 export class ProdlikeError extends Error {

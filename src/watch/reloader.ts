@@ -1,0 +1,222 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { isProdlikeError, ProdlikeError, tailLines } from "../errors.js";
+import { silentLogger } from "../logger.js";
+import { coalesceChanges, type FileChange } from "./changes.js";
+import { classifyChanges, type ClassifyOptions, type ReloadAction, type ReloadPlan } from "./classify.js";
+import { locateMigration, locateRequirement, locateTraceback, type FailureLocation } from "./failure-location.js";
+import { checkPythonSyntax, formatSyntaxProblem } from "./syntax-check.js";
+import type { ReloadTarget } from "./target.js";
+
+export interface ReloadOutcome {
+  readonly action: ReloadAction;
+  readonly plan: ReloadPlan;
+  readonly ok: boolean;
+  /** How long the action took. */
+  readonly ms: number;
+  /** How long the batch waited behind an earlier action. */
+  readonly waitedMs: number;
+  /** On failure: a RELOAD_FAILED error whose message names the file and line; the last good version still serves. */
+  readonly error?: ProdlikeError;
+  readonly location?: FailureLocation;
+}
+
+export interface ReloaderOptions {
+  readonly target: ReloadTarget;
+  /** The project directory (absolute): sources are read from here for the syntax check. */
+  readonly dir: string;
+  readonly logger?: Logger;
+  readonly classify?: ClassifyOptions;
+  /** Called after each action, good or failed. */
+  readonly onAction?: (outcome: ReloadOutcome) => void;
+  /** Default `python manage.py migrate --noinput` (the pre-deploy step). */
+  readonly migrateCommand?: readonly string[];
+  /** Default `python manage.py collectstatic --noinput`. */
+  readonly collectstaticCommand?: readonly string[];
+  /** Compile changed .py files in the app before they reach it. Default true. */
+  readonly checkSyntax?: boolean;
+}
+
+const MIGRATE = ["python", "manage.py", "migrate", "--noinput"];
+const COLLECTSTATIC = ["python", "manage.py", "collectstatic", "--noinput"];
+
+/** A failure inside an action, with where it points. */
+class ActionFailure extends Error {
+  constructor(
+    message: string,
+    readonly location?: FailureLocation,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Applies batches of changes to the running app, one action at a time. Batches that arrive
+ * while an action runs wait and are merged into one. A failed action leaves the last good
+ * version serving, and its changes are kept: they are applied again with the next batch, so
+ * fixing the file recovers (and a failed migration is still migrated once fixed).
+ */
+export class Reloader {
+  readonly #options: ReloaderOptions;
+  readonly #log: Logger;
+  #queued: FileChange[] = [];
+  #queuedAt = 0;
+  /** Changes of the last failed action, not yet in the app. */
+  #unapplied: FileChange[] = [];
+  #running: Promise<void> | undefined;
+  #current: ReloadAction | null = null;
+  #stopped = false;
+
+  constructor(options: ReloaderOptions) {
+    this.#options = options;
+    this.#log = (options.logger ?? silentLogger()).child({ component: "reload" });
+  }
+
+  /** The action running now, if any. */
+  get current(): ReloadAction | null {
+    return this.#current;
+  }
+
+  /** Changes of a failed action that wait for the next batch. */
+  get unapplied(): readonly FileChange[] {
+    return this.#unapplied;
+  }
+
+  submit(changes: readonly FileChange[]): void {
+    if (this.#stopped || changes.length === 0) return;
+    if (this.#queued.length === 0) this.#queuedAt = Date.now();
+    this.#queued.push(...changes);
+    this.#running ??= this.#drain().finally(() => {
+      this.#running = undefined;
+    });
+  }
+
+  /** Resolves when nothing runs and nothing waits. */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
+  /** Take no more batches; wait for the running action. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#queued = [];
+    await this.idle();
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queued.length > 0 && !this.#stopped) {
+      const waitedMs = Date.now() - this.#queuedAt;
+      const changes = coalesceChanges([...this.#unapplied, ...this.#queued]);
+      this.#queued = [];
+      const plan = classifyChanges(changes, this.#options.classify);
+      if (!plan) {
+        this.#unapplied = [];
+        continue;
+      }
+      const outcome = await this.#run(plan, waitedMs);
+      this.#unapplied = outcome.ok ? [] : [...plan.changes];
+      try {
+        this.#options.onAction?.(outcome);
+      } catch (err) {
+        this.#log.warn({ err }, "onAction callback threw");
+      }
+    }
+  }
+
+  async #run(plan: ReloadPlan, waitedMs: number): Promise<ReloadOutcome> {
+    const started = Date.now();
+    this.#current = plan.action;
+    const files = plan.cause.length > 5 ? [...plan.cause.slice(0, 5), `… ${plan.cause.length - 5} more`] : plan.cause;
+    this.#log.info({ action: plan.action, files, changed: plan.changes.length }, `${plan.cause[0]}${plan.cause.length > 1 ? ` (+${plan.cause.length - 1})` : ""} changed → ${plan.action}`);
+    try {
+      await this.#perform(plan);
+      const ms = Date.now() - started;
+      this.#log.info({ action: plan.action, ms, waitedMs }, `${plan.action} done in ${ms} ms`);
+      return { action: plan.action, plan, ok: true, ms, waitedMs };
+    } catch (err) {
+      const ms = Date.now() - started;
+      const location = err instanceof ActionFailure ? err.location : undefined;
+      const reason = err instanceof Error ? err.message : String(err);
+      const error = new ProdlikeError(
+        "RELOAD_FAILED",
+        `${plan.action} failed${location ? ` at ${location.file}${location.line ? `:${location.line}` : ""}` : ""}; the last good version keeps serving. ` +
+          `Fix it and save again.\n${reason}`,
+        { cause: err },
+      );
+      this.#log.error({ action: plan.action, ms, file: location?.file, line: location?.line }, error.message);
+      return { action: plan.action, plan, ok: false, ms, waitedMs, error, location };
+    } finally {
+      this.#current = null;
+    }
+  }
+
+  async #perform(plan: ReloadPlan): Promise<void> {
+    const { target } = this.#options;
+    switch (plan.action) {
+      case "re-resolve":
+        return target.reresolve();
+      case "rebuild":
+        return this.#rebuild(plan);
+      case "migrate":
+      case "collectstatic":
+      case "sync-reload":
+        await this.#checkSyntax(plan);
+        await target.hold(async () => {
+          await target.syncFiles(plan.copy, plan.remove);
+          if (plan.action === "migrate") await this.#runStep("migrate", this.#options.migrateCommand ?? MIGRATE, plan);
+          if (plan.action === "collectstatic") await this.#runStep("collectstatic", this.#options.collectstaticCommand ?? COLLECTSTATIC, plan);
+          await target.reloadGracefully();
+        });
+    }
+  }
+
+  async #checkSyntax(plan: ReloadPlan): Promise<void> {
+    if (this.#options.checkSyntax === false) return;
+    const sources = new Map<string, Buffer>();
+    for (const path of plan.copy) {
+      if (!path.endsWith(".py")) continue;
+      const source = await readFile(join(this.#options.dir, path)).catch(() => null);
+      if (source) sources.set(path, source);
+    }
+    const result = await checkPythonSyntax(this.#options.target, sources);
+    if (!result.ran) {
+      this.#log.warn({ output: result.output.slice(-500) }, "could not check the Python syntax in the app; reloading anyway");
+      return;
+    }
+    const [first] = result.problems;
+    if (first) {
+      throw new ActionFailure(result.problems.map(formatSyntaxProblem).join("\n"), { file: first.path, line: first.line, message: first.message });
+    }
+  }
+
+  async #runStep(name: string, cmd: readonly string[], plan: ReloadPlan): Promise<void> {
+    const result = await this.#options.target.runInApp(cmd);
+    if (result.exitCode === 0) return;
+    const appDir = this.#options.target.appDir ?? this.#options.dir;
+    const location =
+      name === "migrate" ? locateMigration(result.output, appDir, plan.copy) : locateTraceback(result.output, appDir);
+    const where = location ? `${location.file}${location.line ? `:${location.line}` : ""}: ${location.message}\n` : "";
+    throw new ActionFailure(`\`${cmd.join(" ")}\` exited with code ${result.exitCode}.\n${where}Last lines:\n${tailLines(result.output, 15)}`, location ?? undefined);
+  }
+
+  async #rebuild(plan: ReloadPlan): Promise<void> {
+    try {
+      await this.#options.target.rebuildAndRedeploy();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const requirementFiles = new Map<string, string>();
+      for (const path of ["requirements.txt", ...plan.cause.filter((p) => p.endsWith(".txt"))]) {
+        const text = await readFile(join(this.#options.dir, path), "utf8").catch(() => null);
+        if (text !== null) requirementFiles.set(path, text);
+      }
+      const location = locateRequirement(message, requirementFiles);
+      if (location || isProdlikeError(err)) throw new ActionFailure(message, location ?? undefined);
+      throw err;
+    }
+  }
+}
+
+export function createReloader(options: ReloaderOptions): Reloader {
+  return new Reloader(options);
+}
