@@ -83,6 +83,8 @@ export interface Edge extends AsyncDisposable {
   sleep(): Promise<void>;
   /** Wake it now (`prodlike wake`); rejects if the wake fails. */
   wake(): Promise<void>;
+  /** Hold requests while `fn` reloads or redeploys the app; the previous version serves if it fails. */
+  hold<T>(fn: () => Promise<T>): Promise<T>;
   on<K extends keyof EdgeEvents>(event: K, listener: (...args: EdgeEvents[K]) => void): this;
   off<K extends keyof EdgeEvents>(event: K, listener: (...args: EdgeEvents[K]) => void): this;
   stop(): Promise<void>;
@@ -216,6 +218,10 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
 
   wake(): Promise<void> {
     return this.#gate.wake();
+  }
+
+  hold<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#gate.hold(fn);
   }
 
   stop(): Promise<void> {

@@ -188,6 +188,37 @@ export class InstanceGate {
     await this.#hold();
   }
 
+  /**
+   * Hold requests while `fn` swaps the instance (a reload or redeploy), as Render holds them
+   * during a deploy; then route to wherever the backend now runs. A failing `fn` leaves the
+   * old instance routed (the last good version keeps serving) and rethrows.
+   */
+  async hold<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#state !== "running") return fn();
+    this.#routable ??= deferred();
+    this.#monitor?.stop();
+    const previous = this.#target;
+    this.#setState("restarting", "deploying");
+    // Read afresh after each await: a stop or sleep may have come in meanwhile.
+    const deploying = (): boolean => (this.#state as EdgeState) === "restarting";
+    let result: T;
+    try {
+      result = await fn();
+    } catch (err) {
+      if (deploying()) {
+        this.#target = previous;
+        if (this.#target) this.#enterRunning("deploy failed: the previous version keeps serving");
+        else this.#setState("running", "deploy failed");
+      }
+      throw err;
+    }
+    if (deploying()) {
+      this.#target = await this.#o.backend.ensureRunning(new AbortController().signal);
+      this.#enterRunning("deployed");
+    }
+    return result;
+  }
+
   close(): void {
     if (this.#state === "stopped") return;
     this.#sleepTimer?.cancel();

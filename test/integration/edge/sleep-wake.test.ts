@@ -158,3 +158,33 @@ describe("sleep after idle, wake on the next request", () => {
     expect(await closed).toBe(1006); // dropped with the instance, as a removed container drops it
   });
 });
+
+describe("holding requests during a deploy", () => {
+  it("parks requests while a reload runs and serves them when it is done", async () => {
+    await startEdge();
+    expect((await get(agent, `${edge.httpsUrl}/warm`)).status).toBe(200);
+    let finish!: () => void;
+    const reloading = edge.hold(() => new Promise<string>((resolve) => (finish = () => resolve("reloaded"))));
+    await expect.poll(() => edge.state).toBe("restarting");
+    const during = get(agent, `${edge.httpsUrl}/during`);
+    await expect.poll(() => edge.heldRequests).toBe(1);
+    finish();
+    expect(await reloading).toBe("reloaded");
+    expect((await during).status).toBe(200);
+    expect(edge.state).toBe("running");
+  });
+
+  it("keeps the previous version serving when the reload fails", async () => {
+    await startEdge();
+    expect((await get(agent, `${edge.httpsUrl}/warm`)).status).toBe(200);
+    let fail!: () => void;
+    const reloading = edge.hold(() => new Promise<never>((_, reject) => (fail = () => reject(new Error("SyntaxError in views.py")))));
+    await expect.poll(() => edge.state).toBe("restarting");
+    const during = get(agent, `${edge.httpsUrl}/during`);
+    await expect.poll(() => edge.heldRequests).toBe(1);
+    fail();
+    await expect(reloading).rejects.toThrow("SyntaxError in views.py");
+    expect((await during).status).toBe(200);
+    expect(edge.state).toBe("running");
+  });
+});
