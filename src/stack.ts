@@ -244,6 +244,7 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
       healthCheckPath: appSpec.healthCheckPath,
       publicHost: appSpec.publicHost,
       extraHosts,
+      plan: appSpec.plan,
       logger,
     });
     started.push(app);
@@ -261,6 +262,7 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
       port: description.ports.https,
       httpPort: description.ports.http,
       sleepAfterMs: appSpec.limits.sleepAfterMs ?? undefined,
+      coldStartDelayMs: appSpec.coldStartDelayMs,
       healthCheck: { path: appSpec.healthCheckPath },
     });
     started.push(edge);

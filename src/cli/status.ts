@@ -50,8 +50,15 @@ export function registerStatus(program: Command, _globals: () => GlobalOptions):
         print("");
         print(
           table([
-            ["SERVICE", "STATE", "HEALTH", "PORTS (127.0.0.1)", "CONTAINER"],
-            ...services.map((s) => [s.name, s.state, s.health ?? "-", Object.entries(s.ports).map(([c, h]) => `${h}→${c}`).join(" ") || "-", s.container]),
+            ["SERVICE", "STATE", "HEALTH", "RESTARTS", "PORTS (127.0.0.1)", "CONTAINER"],
+            ...services.map((s) => [
+              s.name,
+              s.state,
+              s.health ?? "-",
+              String(s.restarts),
+              Object.entries(s.ports).map(([c, h]) => `${h}→${c}`).join(" ") || "-",
+              s.container,
+            ]),
           ]),
         );
       }

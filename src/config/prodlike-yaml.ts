@@ -1,4 +1,18 @@
 import { z } from "zod";
+import { parseDuration } from "../clock.js";
+
+/** "2s", "500ms", "1m30s"; a bare number is milliseconds. */
+const DurationSchema = z.union([
+  z.number().int().min(0),
+  z.string().refine((text) => {
+    try {
+      parseDuration(text);
+      return true;
+    } catch {
+      return false;
+    }
+  }, "a duration like 2s, 500ms or 1m30s"),
+]);
 
 /** prodlike.yaml: optional overrides of what detection found. Strict, like render.yaml. */
 export const ProdlikeYamlSchema = z.strictObject({
@@ -12,6 +26,8 @@ export const ProdlikeYamlSchema = z.strictObject({
   healthCheckPath: z.string().startsWith("/").optional(),
   /** A custom domain to use as the production Host header instead of `<service>.onrender.com`. */
   publicHost: z.string().min(1).optional(),
+  /** Extra wait added to every wake from sleep, after the app is ready (a slow boot, on purpose). */
+  coldStartDelay: DurationSchema.optional(),
   env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).optional(),
   ports: z
     .strictObject({
@@ -29,4 +45,5 @@ export const PRODLIKE_YAML_HINTS: Readonly<Record<string, string>> = {
   python: 'python is a version like "3.11"',
   profile: "db.profile is supabase-transaction, supabase-session, neon or render-postgres; redis.profile is upstash or redis",
   ports: "ports.https and ports.http are port numbers (0 picks a free one)",
+  coldStartDelay: 'coldStartDelay is a duration like "2s" or "500ms" (a number is milliseconds)',
 };

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { basename, resolve as resolvePath } from "node:path";
+import { parseDuration } from "../clock.js";
 import { ProdlikeError } from "../errors.js";
 import { detectProject, type ProjectFiles } from "./detect.js";
 import type { RenderEnvVar, RenderService, RenderYaml } from "./render-yaml.js";
@@ -92,6 +93,7 @@ export function describeStack(
       startCommand: start.command,
       startCommandSource: start.source,
       healthCheckPath: yaml.healthCheckPath ?? service?.healthCheckPath ?? null,
+      coldStartDelayMs: durationMs(yaml.coldStartDelay),
       env,
     },
     database: resolveDatabase(render, service, files, overrides.db ?? (processEnv.PRODLIKE_DB as DbProfile | undefined) ?? yaml.db?.profile),
@@ -260,6 +262,12 @@ function detectRedisProfile(env: Readonly<Record<string, EnvSource>>): RedisProf
   const url = env.REDIS_URL;
   const value = url?.kind === "value" ? url.value : "";
   return value.startsWith("rediss://") || value.includes("upstash.io") ? "upstash" : "redis";
+}
+
+/** prodlike.yaml durations: the schema already checked the text. */
+function durationMs(value: number | string | undefined): number {
+  if (value === undefined) return 0;
+  return typeof value === "number" ? value : parseDuration(value);
 }
 
 function sanitizeHost(name: string): string {

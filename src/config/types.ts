@@ -51,6 +51,8 @@ export interface AppDescription {
   /** Where the start command came from, for error messages. */
   readonly startCommandSource: string;
   readonly healthCheckPath: string | null;
+  /** Extra real time added to every wake from sleep, after the app is ready (prodlike.yaml coldStartDelay). */
+  readonly coldStartDelayMs: number;
   /** User env in precedence order already applied (render.yaml < .env < prodlike.yaml). */
   readonly env: Readonly<Record<string, EnvSource>>;
 }

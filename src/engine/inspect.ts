@@ -1,5 +1,5 @@
 import type { Docker } from "./docker.js";
-import { LABEL_PROJECT, LABEL_SERVICE, projectFilter } from "./labels.js";
+import { LABEL_PROJECT, LABEL_RESTARTS, LABEL_SERVICE, projectFilter } from "./labels.js";
 
 export interface ServiceStatus {
   readonly name: string;
@@ -22,7 +22,7 @@ export async function stackServices(docker: Docker, project: string): Promise<Se
       health: /\((healthy|unhealthy|health: starting)\)/.exec(c.Status)?.[1] ?? null,
       image: c.Image,
       ports: Object.fromEntries(c.Ports.filter((p) => p.PublicPort).map((p) => [String(p.PrivatePort), p.PublicPort])),
-      restarts: 0,
+      restarts: Number(c.Labels[LABEL_RESTARTS] ?? 0) || 0,
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -5,6 +5,8 @@ export const LABEL_DIR = "prodlike.dir";
 export const LABEL_OWNER_PID = "prodlike.owner-pid";
 export const LABEL_IMAGE_INPUTS = "prodlike.inputs";
 export const LABEL_VOLUME_ID = "prodlike.volume-id";
+/** On the app container: how many times it was restarted after a crash or failed health checks. */
+export const LABEL_RESTARTS = "prodlike.restarts";
 
 export function stackLabels(project: string, dir: string): Record<string, string> {
   return { [LABEL_PROJECT]: project, [LABEL_DIR]: dir, [LABEL_OWNER_PID]: String(process.pid) };

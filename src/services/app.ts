@@ -1,10 +1,11 @@
 import { request } from "node:http";
+import { setTimeout as delay } from "node:timers/promises";
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
 import type { PlanLimits } from "../config/types.js";
 import { createContainer, followLogs, publishedPort, waitReady } from "../engine/containers.js";
 import type { Docker } from "../engine/docker.js";
-import { containerName } from "../engine/labels.js";
+import { containerName, LABEL_RESTARTS } from "../engine/labels.js";
 import { APP_CA_FILE, APP_SOURCE_DIR } from "../engine/app-build.js";
 import { APP_PORT } from "./app-env.js";
 
@@ -22,8 +23,15 @@ export interface AppInstanceOptions {
   readonly publicHost: string;
   readonly bootTimeoutMs?: number;
   readonly extraHosts?: readonly string[];
+  /** The plan's name, for the warning when its memory is exceeded. */
+  readonly plan?: string;
+  /** Start a fresh container when one dies, as Render restarts a crashed instance. Default true. */
+  readonly restartOnExit?: boolean;
   readonly logger: Logger;
 }
+
+/** On each app container: how many restarts came before it (`prodlike status` reads it). */
+export { LABEL_RESTARTS };
 
 /**
  * Trust prodlike's CA next to Debian's (the links present certificates it signed, as Upstash
@@ -40,45 +48,118 @@ export interface AppAddress {
   readonly port: number;
 }
 
+/** gunicorn's arbiter, when the kernel kills a worker: "Worker (pid:N) was sent SIGKILL! Perhaps out of memory?". */
+const WORKER_OOM = /Worker \(pid:(\d+)\) was sent SIGKILL! Perhaps out of memory\?/;
+
+export function parseWorkerOom(line: string): number | undefined {
+  const match = WORKER_OOM.exec(line);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** How long the kernel's OOM event and gunicorn's line about it count as one incident. */
+const OOM_PAIRING_MS = 2_000;
+const RESTART_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000] as const;
+
 /**
  * The app's web process. Every start is a fresh container from the built image: the disk is
- * ephemeral, as on Render.
+ * ephemeral, as on Render. A container that dies is replaced by a fresh one (Render restarts
+ * crashed instances); a worker the kernel kills for memory is reported as the plan's limit.
  */
 export class AppInstance {
   readonly #docker: Docker;
   readonly #options: AppInstanceOptions;
+  readonly #log: Logger;
   #container: Dockerode.Container | undefined;
-  #address: AppAddress | undefined;
-  #stopLogs: (() => void) | undefined;
+  /** The container that passed its readiness check: only its death is a crash. */
+  #ready: Dockerode.Container | undefined;
+  #port: number | undefined;
+  /**
+   * One address object for the instance's lifetime, its port read live: after a crash restart
+   * the edge's routed address points at the fresh container (Render routes to the service).
+   */
+  readonly #address: AppAddress;
+  #unwatch: (() => void)[] = [];
+  #queue: Promise<unknown> = Promise.resolve();
+  #recovering: Promise<AppAddress> | undefined;
+  /** Bumped by `stop()`: a crash restart of an older generation gives up. */
+  #generation = 0;
   #starts = 0;
+  #restarts = 0;
+  #oomKills = 0;
+  /** OOM incidents reported for the current container. */
+  #containerOoms = 0;
+  #kernelOom: NodeJS.Timeout | undefined;
+  #lastWorkerOomAt = -Infinity;
 
   constructor(docker: Docker, options: AppInstanceOptions) {
     this.#docker = docker;
     this.#options = options;
+    this.#log = options.logger.child({ service: "app" });
+    const instance = this;
+    this.#address = {
+      host: "127.0.0.1",
+      get port() {
+        return instance.#port ?? 0;
+      },
+    };
   }
 
+  /** Where the instance listens; undefined when none runs (never started, or stopped). */
   get address(): AppAddress | undefined {
-    return this.#address;
+    return this.#port === undefined ? undefined : this.#address;
   }
 
   get containerId(): string | undefined {
     return this.#container?.id;
   }
 
-  /** Starts after the first: wakes, redeploys and restarts. */
-  get restarts(): number {
-    return Math.max(0, this.#starts - 1);
+  /** Containers started: the deploy, then every wake and restart. */
+  get starts(): number {
+    return this.#starts;
   }
 
-  async start(): Promise<AppAddress> {
-    await this.stop();
-    const { limits, logger } = this.#options;
+  /** Instances replaced while they were running: crashes and failed health checks (not wakes). */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /** Processes the kernel killed for exceeding the plan's memory. */
+  get oomKills(): number {
+    return this.#oomKills;
+  }
+
+  /** Start a fresh container (replacing the running one, if any); resolves once it serves. */
+  start(): Promise<AppAddress> {
+    // A crash restart in flight is already the fresh instance a caller asks for.
+    if (this.#recovering) return this.#recovering;
+    return this.#enqueue(() => this.#startNow());
+  }
+
+  /** Stop and remove the container (spin-down, down). A crash restart in flight gives up. */
+  async stop(): Promise<void> {
+    this.#generation++;
+    this.#recovering = undefined;
+    this.#port = undefined;
+    await this.#retire();
+  }
+
+  #enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #startNow(): Promise<AppAddress> {
+    const generation = this.#generation;
+    if (this.#container) this.#restarts++;
+    await this.#retire();
+    const { limits } = this.#options;
     const container = await createContainer(this.#docker, {
       project: this.#options.project,
       service: "app",
       name: containerName(this.#options.project, "app"),
       image: this.#options.image,
-      labels: this.#options.labels,
+      labels: { ...this.#options.labels, [LABEL_RESTARTS]: String(this.#restarts) },
       env: { ...this.#options.env, ...this.#options.perInstance() },
       cmd: ["bash", "-c", `${TRUST_PREFIX} exec ${this.#options.startCommand}`],
       workingDir: APP_SOURCE_DIR,
@@ -89,14 +170,22 @@ export class AppInstance {
       extraHosts: this.#options.extraHosts,
     });
     this.#container = container;
+    this.#containerOoms = 0;
     this.#starts++;
-    const log = logger.child({ service: "app" });
+    // Events before start, so an OOM or an exit during the boot is not missed.
+    this.#unwatch.push(await this.#watchEvents(container));
     // Follow after start (a follow on a created container ends at once); it replays from the start.
     await container.start();
-    this.#stopLogs = await followLogs(this.#docker, container, (line) => log.info(line));
+    this.#unwatch.push(
+      await followLogs(this.#docker, container, (line) => {
+        this.#log.info(line);
+        const pid = parseWorkerOom(line);
+        if (pid !== undefined) this.#workerOom(pid);
+      }),
+    );
     // An app that dies at once has no port mapping: waitReady then reports the exit and its logs.
     let port: number | undefined;
-    const started = Date.now();
+    const started = performance.now();
     await waitReady(container, {
       what: this.#options.healthCheckPath
         ? `GET ${this.#options.healthCheckPath} answering 2xx/3xx on port ${APP_PORT}`
@@ -105,18 +194,118 @@ export class AppInstance {
       probe: async () => this.#probe((port ??= await publishedPort(container, APP_PORT))),
       hint: (logs) => bootHint(logs, this.#options.startCommand, this.#options.startCommandSource),
     });
-    log.info({ seconds: ((Date.now() - started) / 1000).toFixed(1), container: container.id.slice(0, 12) }, "app is up");
-    this.#address = { host: "127.0.0.1", port: port! };
+    if (generation !== this.#generation || this.#container !== container) {
+      throw new Error("the app instance was stopped while it was starting");
+    }
+    const bootMs = Math.round(performance.now() - started);
+    this.#log.info(
+      { seconds: (bootMs / 1000).toFixed(1), bootMs, container: container.id.slice(0, 12), restarts: this.#restarts },
+      "app is up",
+    );
+    this.#ready = container;
+    this.#port = port!;
     return this.#address;
   }
 
-  async stop(): Promise<void> {
-    this.#stopLogs?.();
-    this.#stopLogs = undefined;
-    this.#address = undefined;
+  /** Remove the current container; its exit is not a crash. */
+  async #retire(): Promise<void> {
+    for (const unwatch of this.#unwatch.splice(0)) unwatch();
     const container = this.#container;
     this.#container = undefined;
+    this.#ready = undefined;
     if (container) await container.remove({ force: true }).catch(() => {});
+  }
+
+  /** The engine's `oom` and `die` events of one container. */
+  async #watchEvents(container: Dockerode.Container): Promise<() => void> {
+    const abort = new AbortController();
+    const stream = (await this.#docker.getEvents({
+      filters: { container: [container.id], type: ["container"], event: ["oom", "die"] },
+      abortSignal: abort.signal,
+    })) as NodeJS.ReadableStream;
+    let rest = "";
+    stream.on("data", (chunk: Buffer) => {
+      const lines = (rest + chunk.toString("utf8")).split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) {
+        let action: string | undefined;
+        try {
+          const event = JSON.parse(line) as { Action?: string; status?: string };
+          action = event.Action ?? event.status;
+        } catch {
+          continue; // not an event (a blank keep-alive line)
+        }
+        if (action === "oom") this.#kernelOomEvent();
+        else if (action === "die") void this.#died(container);
+      }
+    });
+    stream.on("error", () => {});
+    return () => abort.abort();
+  }
+
+  /** The kernel killed a process of the container; gunicorn's own line usually follows. */
+  #kernelOomEvent(): void {
+    if (performance.now() - this.#lastWorkerOomAt < OOM_PAIRING_MS) return; // already reported
+    clearTimeout(this.#kernelOom);
+    this.#kernelOom = setTimeout(() => {
+      this.#kernelOom = undefined;
+      this.#reportOom({ source: "kernel" }, "the kernel killed a process in the app container");
+    }, OOM_PAIRING_MS);
+    this.#kernelOom.unref();
+  }
+
+  #workerOom(pid: number): void {
+    clearTimeout(this.#kernelOom);
+    this.#kernelOom = undefined;
+    this.#lastWorkerOomAt = performance.now();
+    this.#reportOom({ source: "gunicorn", pid }, `gunicorn's worker (pid ${pid}) was killed ("Perhaps out of memory?")`);
+  }
+
+  #reportOom(fields: Record<string, unknown>, what: string): void {
+    this.#oomKills++;
+    this.#containerOoms++;
+    const { memoryMb } = this.#options.limits;
+    const plan = this.#options.plan ? `the ${this.#options.plan} plan's` : "the plan's";
+    this.#log.warn(
+      { ...fields, memoryMb, plan: this.#options.plan, oomKills: this.#oomKills },
+      `${plan} memory (${memoryMb} MB) was exceeded: ${what}. Use less memory per request (or fewer workers), or choose a bigger plan.`,
+    );
+  }
+
+  /** A container that had been serving exited on its own: replace it, as Render does. */
+  async #died(container: Dockerode.Container): Promise<void> {
+    if (this.#ready !== container || this.#container !== container) return; // removed on purpose, or still booting
+    this.#ready = undefined;
+    const state = (await container.inspect().catch(() => null))?.State;
+    // OOMKilled stays true once any process of the container was killed: report it only if nothing did yet.
+    if (state?.OOMKilled && this.#containerOoms === 0 && !this.#kernelOom) {
+      this.#reportOom({ source: "container", exitCode: state.ExitCode }, "the container's main process was killed");
+    }
+    const restart = this.#options.restartOnExit ?? true;
+    this.#log.warn(
+      { exitCode: state?.ExitCode ?? null, oomKilled: state?.OOMKilled ?? false, container: container.id.slice(0, 12) },
+      restart ? "the app instance exited: starting a fresh one, as Render restarts a crashed instance" : "the app instance exited",
+    );
+    if (!restart || this.#recovering) return;
+    const recovering = this.#recover(this.#generation).finally(() => {
+      if (this.#recovering === recovering) this.#recovering = undefined;
+    });
+    this.#recovering = recovering;
+    recovering.catch((err: Error) => this.#log.debug({ err: err.message }, "crash restart abandoned"));
+  }
+
+  async #recover(generation: number): Promise<AppAddress> {
+    for (let attempt = 0; ; attempt++) {
+      if (generation !== this.#generation) throw new Error("the app instance was stopped");
+      try {
+        return await this.#enqueue(() => this.#startNow());
+      } catch (err) {
+        if (generation !== this.#generation) throw err;
+        const wait = RESTART_BACKOFF_MS[Math.min(attempt, RESTART_BACKOFF_MS.length - 1)]!;
+        this.#log.error({ err: err instanceof Error ? err.message : String(err), retryInMs: wait }, "the restarted app instance did not come up");
+        await delay(wait, undefined, { ref: false });
+      }
+    }
   }
 
   /** Any HTTP answer means gunicorn serves; with a health path, it must be 2xx/3xx. */

@@ -49,9 +49,10 @@ describe("prodlike up/down on render-supabase", () => {
 
   it("prints host-side URLs with `env`, one value with a key", async () => {
     const all = await runCli(["env", fixture.dir]);
-    expect(all.stdout).toMatch(/^DATABASE_URL=postgresql:\/\/.+@127\.0\.0\.1:\d+\/.+\?sslmode=require$/m);
+    // Host-side clients reach the links on the stack network's gateway, as the app does.
+    expect(all.stdout).toMatch(/^DATABASE_URL=postgresql:\/\/.+@\d+\.\d+\.\d+\.\d+:6543\/.+\?sslmode=require$/m);
     const one = await runCli(["env", fixture.dir, "REDIS_URL"]);
-    expect(one.stdout.trim()).toMatch(/^redis:\/\/default:.+@127\.0\.0\.1:\d+\/0$/);
+    expect(one.stdout.trim()).toMatch(/^redis:\/\/default:.+@\d+\.\d+\.\d+\.\d+:6379\/0$/);
   });
 
   it("runs a command in the app container with exec", async () => {
