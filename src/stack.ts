@@ -20,12 +20,16 @@ import { runPreDeploy, startServices } from "./services/backing-services.js";
 import { SERVICES } from "./services/definitions.js";
 import { planLinks, redisUrl } from "./services/link-plan.js";
 import { startCloudinary, startLinks, type CloudinaryEndpoint } from "./stack-parts.js";
+import { startWatch, type DeployHooks } from "./stack-watch.js";
+import type { WatchSession } from "./watch/index.js";
 import { clearState, isAlive, loadSecrets, readState, writeControl, writeState } from "./state.js";
 import { loadOrCreateCa } from "./tls/ca.js";
 
 export interface UpOptions {
   readonly logger?: Logger;
   readonly overrides?: StackOverrides;
+  /** Watch the project and redeploy on change, as `prodlike up` does (default false for the API). */
+  readonly watch?: boolean;
   /** Called once the stack description is resolved (warnings, the plan) and before Docker work. */
   readonly onResolved?: (stack: StackDescription) => void;
 }
@@ -51,6 +55,7 @@ export class RunningStack implements AsyncDisposable {
   readonly links: LinkSet;
   readonly #control: ControlServer;
   readonly #cloudinary: CloudinaryEndpoint;
+  readonly #watch: WatchSession | undefined;
   readonly #logger: Logger;
   #stopping: Promise<void> | undefined;
 
@@ -63,6 +68,7 @@ export class RunningStack implements AsyncDisposable {
     links: LinkSet;
     control: ControlServer;
     cloudinary: CloudinaryEndpoint;
+    watch: WatchSession | undefined;
     env: HostEnv;
     logger: Logger;
   }) {
@@ -73,6 +79,7 @@ export class RunningStack implements AsyncDisposable {
     this.links = parts.links;
     this.#control = parts.control;
     this.#cloudinary = parts.cloudinary;
+    this.#watch = parts.watch;
     this.app = parts.app;
     this.env = parts.env;
     this.url = parts.edge.httpsUrl;
@@ -84,6 +91,7 @@ export class RunningStack implements AsyncDisposable {
   down(options: { volumes?: boolean } = {}): Promise<void> {
     this.#stopping ??= (async () => {
       this.#logger.info({ project: this.description.project }, "stopping the stack");
+      await this.#watch?.close();
       await this.#control.stop();
       await this.edge.stop();
       await this.app.stop();
@@ -138,7 +146,7 @@ export async function up(dir: string, options: UpOptions = {}): Promise<RunningS
     // A taken port should fail in a second, not after the build.
     await assertPortFree(description.ports.https, "--port");
     await assertPortFree(description.ports.http, "--http-port");
-    const stack = await startServicesAndApp(docker, description, logger);
+    const stack = await startServicesAndApp(docker, description, logger, options);
     await writeState(description.dir, {
       project,
       dir: description.dir,
@@ -172,10 +180,10 @@ function appBackend(app: AppInstance): AppBackend {
   };
 }
 
-async function startServicesAndApp(docker: Docker, description: StackDescription, logger: Logger): Promise<RunningStack> {
+async function startServicesAndApp(docker: Docker, description: StackDescription, logger: Logger, options: UpOptions): Promise<RunningStack> {
   const { project, dir, app: appSpec } = description;
   const labels = stackLabels(project, dir);
-  const generatedKeys = Object.entries(appSpec.env).flatMap(([key, source]) => (source.kind === "generated" ? [key] : []));
+  const generatedKeys = generatedKeysOf(description);
   const [images, secrets, ca] = await Promise.all([
     ensureImages(docker, logger),
     loadSecrets(dir, [...generatedKeys, "SECRET_KEY"]),
@@ -216,7 +224,7 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
     // Inside the containers the production host names resolve to the links on the gateway.
     const extraHosts = [`${plan.db.host}:${gateway}`, `${plan.redis.host}:${gateway}`];
 
-    const build = await buildApp(docker, {
+    const buildOptions = {
       project,
       dir,
       pythonImage: images.python,
@@ -229,7 +237,8 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
       extraHosts,
       caPem: ca.certPem,
       logger,
-    });
+    };
+    const build = await buildApp(docker, buildOptions);
     if (appSpec.preDeployCommand) await runPreDeploy(docker, description, build.image, env, labels, extraHosts, logger);
 
     const app = new AppInstance(docker, {
@@ -284,7 +293,35 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
       CLOUDINARY_BROWSE_URL: `${cloudinary.url}/`,
       CONTROL_URL: control.url,
     };
-    return new RunningStack({ description, docker, edge, clock, app, links, control, cloudinary, env: hostEnv, logger });
+    let watch: WatchSession | undefined;
+    if (options.watch) {
+      // What a deploy on Render does for each kind of change, with the current settings.
+      let current = { description, env };
+      const redeployHooks: DeployHooks = {
+        containerId: () => app.containerId,
+        rebuildAndRedeploy: async () => {
+          const rebuilt = await buildApp(docker, { ...buildOptions, buildCommand: current.description.app.buildCommand, env: current.env });
+          if (current.description.app.preDeployCommand) await runPreDeploy(docker, current.description, rebuilt.image, current.env, labels, extraHosts, logger);
+          await edge.hold(() => app.redeploy({ image: rebuilt.image }));
+        },
+        reresolve: async () => {
+          const next = await resolveStack(dir, options.overrides);
+          const nextSecrets = await loadSecrets(dir, [...generatedKeysOf(next), "SECRET_KEY"]);
+          const nextEnv = appEnv(next, nextSecrets, endpoints, await gitInfo(dir));
+          const unapplied = changedSettings(current.description, next);
+          if (unapplied.length > 0) logger.warn({ changed: unapplied }, `${unapplied.join(", ")} changed: restart \`prodlike up\` to apply that`);
+          const envChanged = JSON.stringify(nextEnv) !== JSON.stringify(current.env);
+          const startChanged = next.app.startCommand !== current.description.app.startCommand;
+          current = { description: next, env: nextEnv };
+          if (envChanged || startChanged) {
+            await edge.hold(() => app.redeploy({ env: nextEnv, startCommand: next.app.startCommand, startCommandSource: next.app.startCommandSource }));
+          }
+        },
+      };
+      watch = await startWatch({ docker, description, edge, hooks: redeployHooks, logger });
+      started.push({ stop: () => watch!.close() });
+    }
+    return new RunningStack({ description, docker, edge, clock, app, links, control, cloudinary, watch, env: hostEnv, logger });
   } catch (err) {
     for (const part of started.reverse()) await part.stop().catch(() => {});
     throw err;
@@ -294,6 +331,22 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
 
 
 
+
+function generatedKeysOf(description: StackDescription): string[] {
+  return Object.entries(description.app.env).flatMap(([key, source]) => (source.kind === "generated" ? [key] : []));
+}
+
+/** Settings a running stack cannot take over without a new `up`. */
+function changedSettings(before: StackDescription, after: StackDescription): string[] {
+  const changed: string[] = [];
+  if (before.app.plan !== after.app.plan) changed.push("the plan");
+  if (before.database.profile !== after.database.profile) changed.push("the database profile");
+  if (before.redis.profile !== after.redis.profile) changed.push("the Redis profile");
+  if (JSON.stringify(before.ports) !== JSON.stringify(after.ports)) changed.push("the ports");
+  if (before.app.healthCheckPath !== after.app.healthCheckPath) changed.push("healthCheckPath");
+  if (before.app.publicHost !== after.app.publicHost) changed.push("the public host");
+  return changed;
+}
 
 async function gitInfo(dir: string): Promise<GitInfo> {
   const git = (args: string[]) =>

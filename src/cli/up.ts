@@ -20,6 +20,7 @@ interface UpFlags {
   redis?: RedisProfile;
   env?: string[];
   daemonChild?: boolean;
+  watch?: boolean;
 }
 
 export function registerUp(program: Command, globals: () => GlobalOptions): void {
@@ -34,6 +35,7 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
     .option("--db <profile>", "database profile: supabase-transaction | supabase-session | neon | render-postgres")
     .option("--redis <profile>", "Redis profile: upstash | redis")
     .option("-e, --env <KEY=VALUE...>", "extra env for the app (beats render.yaml, .env and prodlike.yaml)")
+    .option("--no-watch", "do not watch the project: no reload or redeploy on save")
     .addOption(hidden("--daemon-child"))
     .addHelpText(
       "after",
@@ -101,6 +103,7 @@ async function foreground(dir: string, flags: UpFlags, globals: GlobalOptions): 
   try {
     const starting = up(dir, {
       logger,
+      watch: flags.watch !== false,
       overrides: overridesFrom(flags),
       onResolved: (description) => {
         for (const warning of description.warnings) logger.warn(warning);

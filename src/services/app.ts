@@ -67,7 +67,7 @@ const RESTART_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000] as const;
  */
 export class AppInstance {
   readonly #docker: Docker;
-  readonly #options: AppInstanceOptions;
+  #options: AppInstanceOptions;
   readonly #log: Logger;
   #container: Dockerode.Container | undefined;
   /** The container that passed its readiness check: only its death is a crash. */
@@ -133,6 +133,22 @@ export class AppInstance {
     // A crash restart in flight is already the fresh instance a caller asks for.
     if (this.#recovering) return this.#recovering;
     return this.#enqueue(() => this.#startNow());
+  }
+
+  /**
+   * A deploy (watch: rebuilt image, changed env or start command): a fresh container with the
+   * new settings, not counted as a restart. Every later wake and restart uses them too.
+   */
+  redeploy(changes: Partial<Pick<AppInstanceOptions, "image" | "env" | "startCommand" | "startCommandSource">>): Promise<AppAddress> {
+    return this.#enqueue(async () => {
+      this.#options = { ...this.#options, ...changes };
+      const restarts = this.#restarts;
+      try {
+        return await this.#startNow();
+      } finally {
+        this.#restarts = restarts;
+      }
+    });
   }
 
   /** Stop and remove the container (spin-down, down). A crash restart in flight gives up. */

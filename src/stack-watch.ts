@@ -1,0 +1,40 @@
+import type { Logger } from "pino";
+import type { StackDescription } from "./config/types.js";
+import type { Edge } from "./edge/index.js";
+import type { Docker } from "./engine/docker.js";
+import { DockerReloadTarget } from "./engine/reload-target.js";
+import { ProdlikeError } from "./errors.js";
+import { classifyOptionsFor, watchAndReload, type WatchSession } from "./watch/index.js";
+
+/** What the watcher needs from the running stack to deploy a change. */
+export interface DeployHooks {
+  /** The app container now serving. */
+  readonly containerId: () => string | undefined;
+  /** Build a new image from the sources and start a fresh container from it (a Render deploy). */
+  readonly rebuildAndRedeploy: () => Promise<void>;
+  /** render.yaml / Procfile / .env / prodlike.yaml changed: resolve again and restart what changed. */
+  readonly reresolve: () => Promise<void>;
+}
+
+/**
+ * `prodlike up`'s watch: each saved change does what a deploy on Render would do for that kind
+ * of change, while the edge holds requests, and a failed change leaves the last good version serving.
+ */
+export function startWatch(options: { docker: Docker; description: StackDescription; edge: Edge; hooks: DeployHooks; logger: Logger }): Promise<WatchSession> {
+  const { docker, description, edge, hooks, logger } = options;
+  const preload = /--preload\b/.test(description.app.startCommand);
+  const target = new DockerReloadTarget(docker, {
+    dir: description.dir,
+    container: () => {
+      const id = hooks.containerId();
+      if (!id) throw new ProdlikeError("APP_START_FAILED", "the app is not running (asleep or stopped): the change is applied at its next start");
+      return id;
+    },
+    preload,
+    rebuildAndRedeploy: hooks.rebuildAndRedeploy,
+    reresolve: hooks.reresolve,
+    hold: (fn) => edge.hold(fn),
+    logger,
+  });
+  return watchAndReload({ dir: description.dir, target, classify: classifyOptionsFor(description), logger });
+}

@@ -1,0 +1,67 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyFixture, fetchApp, leftovers, parseUp, runCli } from "../../helpers/cli.js";
+
+/** Issue 6 on the real engine: save a file under `prodlike up`, see production behaviour again. */
+describe("watch and reload under prodlike up", () => {
+  let fixture: Awaited<ReturnType<typeof copyFixture>>;
+  let url: string;
+  const views = () => join(fixture.dir, "notes", "views.py");
+
+  beforeAll(async () => {
+    fixture = await copyFixture("render-supabase");
+    const result = await runCli(["up", "-d", fixture.dir, "--port", "0", "--http-port", "0", "--plan", "starter"]);
+    expect(result.code, result.stderr.slice(-3000)).toBe(0);
+    url = parseUp(result.stdout).url;
+  });
+
+  afterAll(async () => {
+    if (!fixture) return;
+    await runCli(["down", fixture.dir, "--volumes"]);
+    expect(await leftovers(fixture.project)).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    await fixture.dispose();
+  });
+
+  async function edit(from: string | RegExp, to: string): Promise<void> {
+    const text = await readFile(views(), "utf8");
+    const next = text.replace(from, to);
+    expect(next).not.toBe(text);
+    await writeFile(views(), next);
+  }
+
+  async function heading(): Promise<{ status: number; h1: string | undefined }> {
+    const response = await fetchApp(`${url}/`);
+    return { status: response.status, h1: /<h1>(.*)<\/h1>/.exec(await response.text())?.[1] };
+  }
+
+  it("serves an edited view, with no failed request while a client polls", async () => {
+    expect(await heading()).toEqual({ status: 200, h1: "render-supabase" });
+    const statuses: number[] = [];
+    let seen = false;
+    const polling = (async () => {
+      const deadline = Date.now() + 30_000;
+      while (!seen && Date.now() < deadline) {
+        const { status, h1 } = await heading();
+        statuses.push(status);
+        seen = h1 === "edited under watch";
+      }
+    })();
+    await edit("<h1>render-supabase</h1>", "<h1>edited under watch</h1>");
+    await polling;
+    expect(seen).toBe(true);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+  });
+
+  it("keeps the last good version serving through a syntax error, reports file and line, recovers on the fix", async () => {
+    await edit(/^def index\(request\):$/m, "def index(request)");
+    await expect
+      .poll(async () => (await readFile(join(fixture.dir, ".prodlike", "up.log"), "utf8")).match(/sync-reload failed at notes\/views\.py:\d+/)?.[0], { timeout: 20_000 })
+      .toMatch(/^sync-reload failed at notes\/views\.py:\d+$/);
+    expect(await heading()).toEqual({ status: 200, h1: "edited under watch" });
+
+    await edit(/^def index\(request\)$/m, "def index(request):");
+    await edit("<h1>edited under watch</h1>", "<h1>fixed</h1>");
+    await expect.poll(async () => (await heading()).h1, { timeout: 20_000 }).toBe("fixed");
+  });
+});
