@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
-import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Agent, fetch as undiciFetch, type Response } from "undici";
+import { expect } from "vitest";
 import { projectName } from "../../src/config/resolve.js";
 import { connectEngine } from "../../src/engine/docker.js";
 import { LABEL_PROJECT } from "../../src/engine/labels.js";
@@ -75,4 +76,32 @@ export function parseUp(stdout: string): { url: string; env: Record<string, stri
   if (!url) throw new Error(`no "up: <url>" line in:\n${stdout}`);
   const env = Object.fromEntries([...stdout.matchAll(/^([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
   return { url, env };
+}
+
+export interface FixtureStack {
+  readonly fixture: Awaited<ReturnType<typeof copyFixture>>;
+  readonly url: string;
+  readonly env: Record<string, string>;
+}
+
+/** `prodlike up -d` on a fresh copy of a fixture (free ports), with extra files written first. */
+export async function upFixture(name: string, args: readonly string[] = [], files: Readonly<Record<string, string>> = {}): Promise<FixtureStack> {
+  const fixture = await copyFixture(name);
+  for (const [file, text] of Object.entries(files)) await writeFile(join(fixture.dir, file), text);
+  const result = await runCli(["up", "-d", fixture.dir, "--port", "0", "--http-port", "0", ...args]);
+  if (result.code !== 0) {
+    await runCli(["down", fixture.dir, "--volumes"]);
+    await fixture.dispose();
+    throw new Error(`up failed:\n${result.stderr.slice(-3000)}`);
+  }
+  return { fixture, ...parseUp(result.stdout) };
+}
+
+/** `prodlike down --volumes`, then nothing labelled with the stack may be left. */
+export async function downFixture(stack: { fixture: FixtureStack["fixture"] } | undefined): Promise<void> {
+  if (!stack) return;
+  const down = await runCli(["down", stack.fixture.dir, "--volumes"]);
+  expect(down.code, down.stderr).toBe(0);
+  expect(await leftovers(stack.fixture.project)).toEqual({ containers: 0, networks: 0, volumes: 0 });
+  await stack.fixture.dispose();
 }

@@ -1,42 +1,25 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectEngine } from "../../../src/engine/docker.js";
 import { LABEL_RESTARTS } from "../../../src/services/app.js";
-import { copyFixture, fetchApp, leftovers, parseUp, runCli } from "../../helpers/cli.js";
+import { downFixture, fetchApp, runCli, upFixture, type FixtureStack } from "../../helpers/cli.js";
 
 /**
  * Issue 4 at the stack level, through the CLI on the real engine: the edge in front of the
  * app container on the free plan (sleep, cold start, ephemeral disk, 512 MB, crash restarts)
  * and the two classic proxy misconfigurations of a Django app behind Render's router.
  */
-type Fixture = Awaited<ReturnType<typeof copyFixture>>;
-interface Stack {
-  fixture: Fixture;
-  url: string;
-}
+type Stack = FixtureStack;
 
 const COLD_START_DELAY_MS = 2_000;
 const PUBLIC_HOST = "render-supabase.onrender.com";
 
-async function start(options: { args?: string[]; prodlikeYaml?: string }): Promise<Stack> {
-  const fixture = await copyFixture("render-supabase");
-  if (options.prodlikeYaml) await writeFile(join(fixture.dir, "prodlike.yaml"), options.prodlikeYaml);
-  const result = await runCli(["up", "-d", fixture.dir, "--port", "0", "--http-port", "0", ...(options.args ?? [])]);
-  if (result.code !== 0) {
-    await fixture.dispose();
-    throw new Error(`up failed:\n${result.stderr.slice(-3000)}`);
-  }
-  return { fixture, url: parseUp(result.stdout).url };
+function start(options: { args?: string[]; prodlikeYaml?: string }): Promise<Stack> {
+  return upFixture("render-supabase", options.args, options.prodlikeYaml ? { "prodlike.yaml": options.prodlikeYaml } : {});
 }
 
-async function stop(stack: Stack | undefined): Promise<void> {
-  if (!stack) return;
-  const down = await runCli(["down", stack.fixture.dir, "--volumes"]);
-  expect(down.code, down.stderr).toBe(0);
-  expect(await leftovers(stack.fixture.project)).toEqual({ containers: 0, networks: 0, volumes: 0 });
-  await stack.fixture.dispose();
-}
+const stop = downFixture;
 
 interface LogLine {
   time: number;

@@ -3,27 +3,15 @@ import { connect as tlsConnect } from "node:tls";
 import { connect as netConnect } from "node:net";
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyFixture, fetchApp, leftovers, parseUp, runCli } from "../../helpers/cli.js";
+import { downFixture, fetchApp, runCli, upFixture, type FixtureStack } from "../../helpers/cli.js";
 
 /**
  * Issue 3 end to end: the app reaches Postgres and Redis through the links, and the
  * production failures happen on purpose: the 500 after idle (Supabase and Neon texts), its
  * fix, prepared statements under transaction pooling, TLS-only Redis.
  */
-type Fixture = Awaited<ReturnType<typeof copyFixture>>;
-
-async function start(extra: string[]): Promise<{ fixture: Fixture; url: string; env: Record<string, string> }> {
-  const fixture = await copyFixture("render-supabase");
-  const result = await runCli(["up", "-d", fixture.dir, "--port", "0", "--http-port", "0", "--plan", "starter", ...extra]);
-  if (result.code !== 0) throw new Error(`up failed:\n${result.stderr.slice(-3000)}`);
-  return { fixture, ...parseUp(result.stdout) };
-}
-
-async function stop(fixture: Fixture | undefined): Promise<void> {
-  if (!fixture) return;
-  await runCli(["down", fixture.dir, "--volumes"]);
-  expect(await leftovers(fixture.project)).toEqual({ containers: 0, networks: 0, volumes: 0 });
-  await fixture.dispose();
+function start(extra: string[]): Promise<FixtureStack> {
+  return upFixture("render-supabase", ["--plan", "starter", ...extra]);
 }
 
 async function health(url: string): Promise<number> {
@@ -52,7 +40,7 @@ describe("links on supabase-transaction (CONN_MAX_AGE=600, no health checks)", (
   beforeAll(async () => {
     stack = await start([]);
   });
-  afterAll(() => stop(stack?.fixture));
+  afterAll(() => downFixture(stack));
 
   it("gives the app a Supabase-shaped DATABASE_URL that resolves to the link", async () => {
     const result = await runCli(["exec", stack!.fixture.dir, "app", "--", "printenv", "DATABASE_URL"]);
@@ -102,7 +90,7 @@ describe("links with CONN_HEALTH_CHECKS=true", () => {
   beforeAll(async () => {
     stack = await start(["-e", "CONN_HEALTH_CHECKS=true"]);
   });
-  afterAll(() => stop(stack?.fixture));
+  afterAll(() => downFixture(stack));
 
   it("survives 16 idle minutes: Django reconnects before reuse", async () => {
     expect(await health(stack!.url)).toBe(200);
@@ -116,7 +104,7 @@ describe("links on neon with Upstash Redis", () => {
   beforeAll(async () => {
     stack = await start(["--db", "neon", "--redis", "upstash"]);
   });
-  afterAll(() => stop(stack?.fixture));
+  afterAll(() => downFixture(stack));
 
   it("gives the app its 500 after a suspend, and an open psql session Neon's FATAL 57P01", async () => {
     expect(await health(stack!.url)).toBe(200);
@@ -182,7 +170,7 @@ describe("links on supabase-session", () => {
   beforeAll(async () => {
     stack = await start(["--db", "supabase-session"]);
   });
-  afterAll(() => stop(stack?.fixture));
+  afterAll(() => downFixture(stack));
 
   it("keeps prepared statements on the session's own server connection", async () => {
     const result = await runCli(["exec", stack!.fixture.dir, "app", "--", "python", "-c", PREPARED]);

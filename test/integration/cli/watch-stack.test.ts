@@ -1,27 +1,20 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyFixture, fetchApp, leftovers, parseUp, runCli } from "../../helpers/cli.js";
+import { downFixture, fetchApp, upFixture, type FixtureStack } from "../../helpers/cli.js";
 
 /** Issue 6 on the real engine: save a file under `prodlike up`, see production behaviour again. */
 describe("watch and reload under prodlike up", () => {
-  let fixture: Awaited<ReturnType<typeof copyFixture>>;
+  let stack: FixtureStack | undefined;
   let url: string;
-  const views = () => join(fixture.dir, "notes", "views.py");
+  const views = () => join(stack!.fixture.dir, "notes", "views.py");
 
   beforeAll(async () => {
-    fixture = await copyFixture("render-supabase");
-    const result = await runCli(["up", "-d", fixture.dir, "--port", "0", "--http-port", "0", "--plan", "starter"]);
-    expect(result.code, result.stderr.slice(-3000)).toBe(0);
-    url = parseUp(result.stdout).url;
+    stack = await upFixture("render-supabase", ["--plan", "starter"]);
+    url = stack.url;
   });
 
-  afterAll(async () => {
-    if (!fixture) return;
-    await runCli(["down", fixture.dir, "--volumes"]);
-    expect(await leftovers(fixture.project)).toEqual({ containers: 0, networks: 0, volumes: 0 });
-    await fixture.dispose();
-  });
+  afterAll(() => downFixture(stack));
 
   async function edit(from: string | RegExp, to: string): Promise<void> {
     const text = await readFile(views(), "utf8");
@@ -56,7 +49,7 @@ describe("watch and reload under prodlike up", () => {
   it("keeps the last good version serving through a syntax error, reports file and line, recovers on the fix", async () => {
     await edit(/^def index\(request\):$/m, "def index(request)");
     await expect
-      .poll(async () => (await readFile(join(fixture.dir, ".prodlike", "up.log"), "utf8")).match(/sync-reload failed at notes\/views\.py:\d+/)?.[0], { timeout: 20_000 })
+      .poll(async () => (await readFile(join(stack!.fixture.dir, ".prodlike", "up.log"), "utf8")).match(/sync-reload failed at notes\/views\.py:\d+/)?.[0], { timeout: 20_000 })
       .toMatch(/^sync-reload failed at notes\/views\.py:\d+$/);
     expect(await heading()).toEqual({ status: 200, h1: "edited under watch" });
 
