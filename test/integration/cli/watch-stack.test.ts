@@ -1,7 +1,7 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { downFixture, fetchApp, upFixture, type FixtureStack } from "../../helpers/cli.js";
+import { downFixture, fetchApp, runCli, upFixture, type FixtureStack } from "../../helpers/cli.js";
 
 /** Issue 6 on the real engine: save a file under `prodlike up`, see production behaviour again. */
 describe("watch and reload under prodlike up", () => {
@@ -56,5 +56,39 @@ describe("watch and reload under prodlike up", () => {
     await edit(/^def index\(request\)$/m, "def index(request):");
     await edit("<h1>edited under watch</h1>", "<h1>fixed</h1>");
     await expect.poll(async () => (await heading()).h1, { timeout: 20_000 }).toBe("fixed");
+  });
+
+  it("runs migrate for a new model and its migration: the table exists", async () => {
+    const dir = stack!.fixture.dir;
+    await appendFile(join(dir, "notes", "models.py"), "\n\nclass Tag(models.Model):\n    name = models.CharField(max_length=40)\n");
+    await writeFile(
+      join(dir, "notes", "migrations", "0002_tag.py"),
+      [
+        "from django.db import migrations, models",
+        "",
+        "",
+        "class Migration(migrations.Migration):",
+        '    dependencies = [("notes", "0001_initial")]',
+        "    operations = [",
+        '        migrations.CreateModel(name="Tag", fields=[("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False)), ("name", models.CharField(max_length=40))]),',
+        "    ]",
+        "",
+      ].join("\n"),
+    );
+    const table = async () =>
+      (await runCli(["exec", dir, "app", "--", "python", "manage.py", "shell", "-c", "from django.db import connection; print('notes_tag' in connection.introspection.table_names())"])).stdout
+        .trim()
+        .split("\n")
+        .at(-1); // Django 5.2's shell first says what it imported
+    await expect.poll(table, { timeout: 60_000, interval: 1000 }).toBe("True");
+    expect((await fetchApp(`${url}/auth/health/`)).status).toBe(200);
+  });
+
+  it("rebuilds and redeploys when requirements.txt changes: the app can import the new package", async () => {
+    const dir = stack!.fixture.dir;
+    await appendFile(join(dir, "requirements.txt"), "six==1.16.0\n");
+    const imports = async () => (await runCli(["exec", dir, "app", "--", "python", "-c", "import six; print(six.__version__)"])).stdout.trim();
+    await expect.poll(imports, { timeout: 240_000, interval: 2000 }).toBe("1.16.0");
+    expect((await fetchApp(`${url}/auth/health/`)).status).toBe(200);
   });
 });
