@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 import type { Command } from "commander";
 import { DEFAULT_PORTS } from "../config/resolve.js";
+import { assertPortFree } from "../edge/index.js";
 import { BASE_IMAGE } from "../engine/bootstrap.js";
 import { connectEngine } from "../engine/docker.js";
 import { imageTag, SERVICE_IMAGES } from "../engine/images.js";
@@ -44,7 +44,7 @@ export function registerDoctor(program: Command, _globals: () => GlobalOptions):
       checks.push(tool("debootstrap", ["--version"], "apt-get install debootstrap (needed only to make the base image)"));
       checks.push(tool("go", ["version"], "install Go 1.24+ (needed only to build MinIO once when it cannot be pulled)"));
       for (const [name, port] of Object.entries(DEFAULT_PORTS)) {
-        const free = await portFree(port);
+        const free = await portFree(port, name === "https" ? "--port" : "--http-port");
         checks.push({ ok: free, what: `port ${port} (${name}) free on 127.0.0.1`, fix: `free it, or run up with ${name === "https" ? "--port" : "--http-port"} <other|0>` });
       }
       for (const check of checks) print(`${check.ok ? "ok  " : "FAIL"}  ${check.what}${check.ok || !check.fix ? "" : `\n      fix: ${check.fix}`}`);
@@ -57,10 +57,10 @@ function tool(command: string, args: string[], fix: string): Check {
   return { ok: result.status === 0, what: `${command} ${result.status === 0 ? (result.stdout || result.stderr).split("\n")[0]!.trim() : "not found"}`, fix };
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
+/** The same check `up` makes before it builds anything. */
+function portFree(port: number, flag: string): Promise<boolean> {
+  return assertPortFree(port, flag).then(
+    () => true,
+    () => false,
+  );
 }

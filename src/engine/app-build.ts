@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
@@ -155,7 +155,6 @@ export async function listSourceFiles(dir: string): Promise<string[]> {
   const inRepoRoot = git !== null && (await stat(join(dir, ".git")).catch(() => null)) !== null;
   if (git && inRepoRoot) return git.filter((f) => !f.split("/").some((part) => part === ".prodlike")).sort();
   const out: string[] = [];
-  const { readdir } = await import("node:fs/promises");
   const walk = async (rel: string): Promise<void> => {
     for (const entry of await readdir(join(dir, rel), { withFileTypes: true })) {
       if (IGNORED.has(entry.name) || entry.name.endsWith(".pyc")) continue;

@@ -34,16 +34,3 @@ export async function findServiceContainer(docker: Docker, project: string, serv
   });
   return list[0]?.Id ?? null;
 }
-
-/** Every stack the engine knows, by project label. */
-export async function listProjects(docker: Docker): Promise<{ project: string; dir: string; containers: number }[]> {
-  const list = await docker.listContainers({ all: true, filters: { label: [LABEL_PROJECT] } });
-  const projects = new Map<string, { project: string; dir: string; containers: number }>();
-  for (const c of list) {
-    const project = c.Labels[LABEL_PROJECT]!;
-    const entry = projects.get(project) ?? { project, dir: c.Labels["prodlike.dir"] ?? "", containers: 0 };
-    entry.containers++;
-    projects.set(project, entry);
-  }
-  return [...projects.values()];
-}

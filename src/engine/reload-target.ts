@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import tar from "tar-fs";
 import { APP_SOURCE_DIR } from "./app-build.js";
 import type { Docker } from "./docker.js";
-import { ProdlikeError } from "../errors.js";
+import { ProdlikeError, tailLines } from "../errors.js";
 import { silentLogger } from "../logger.js";
 import type { CommandResult, ReloadTarget } from "../watch/target.js";
 
@@ -161,7 +161,7 @@ export class DockerReloadTarget implements ReloadTarget {
         });
         stream.on("end", () => {
           clearTimeout(timer);
-          reject(new ProdlikeError("RELOAD_FAILED", `the app stopped while reloading. Its last lines:\n${text.split("\n").slice(-20).join("\n")}`));
+          reject(new ProdlikeError("RELOAD_FAILED", `the app stopped while reloading. Its last lines:\n${tailLines(text, 20)}`));
         });
         stream.on("error", () => {});
       });

@@ -5,7 +5,7 @@ import { createContainer, publishedPort, waitReady } from "../engine/containers.
 import type { Docker } from "../engine/docker.js";
 import { containerName } from "../engine/labels.js";
 import { runOneOff } from "../engine/one-off.js";
-import { ProdlikeError } from "../errors.js";
+import { ProdlikeError, tailLines } from "../errors.js";
 import type { Secrets } from "../state.js";
 import { instanceEnv } from "./app-env.js";
 import { SERVICES, type ServiceDefinition } from "./definitions.js";
@@ -82,7 +82,7 @@ export async function runPreDeploy(
   if (result.exitCode !== 0) {
     throw new ProdlikeError(
       "APP_BUILD_FAILED",
-      `the pre-deploy command \`${command}\` failed with exit code ${result.exitCode}; the deploy stops here, as on Render. Last lines:\n${result.output.split("\n").slice(-20).join("\n")}`,
+      `the pre-deploy command \`${command}\` failed with exit code ${result.exitCode}; the deploy stops here, as on Render. Last lines:\n${tailLines(result.output, 20)}`,
     );
   }
 }
