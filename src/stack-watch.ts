@@ -4,6 +4,7 @@ import type { Edge } from "./edge/index.js";
 import type { Docker } from "./engine/docker.js";
 import { DockerReloadTarget } from "./engine/reload-target.js";
 import { ProdlikeError } from "./errors.js";
+import type { AppInstance } from "./services/app.js";
 import { classifyOptionsFor, watchAndReload, type WatchSession } from "./watch/index.js";
 
 /** What the watcher needs from the running stack to deploy a change. */
@@ -20,8 +21,15 @@ export interface DeployHooks {
  * `prodlike up`'s watch: each saved change does what a deploy on Render would do for that kind
  * of change, while the edge holds requests, and a failed change leaves the last good version serving.
  */
-export function startWatch(options: { docker: Docker; description: StackDescription; edge: Edge; hooks: DeployHooks; logger: Logger }): Promise<WatchSession> {
-  const { docker, description, edge, hooks, logger } = options;
+export function startWatch(options: {
+  docker: Docker;
+  description: StackDescription;
+  edge: Edge;
+  hooks: DeployHooks;
+  app: Pick<AppInstance, "answers" | "start">;
+  logger: Logger;
+}): Promise<WatchSession> {
+  const { docker, description, edge, hooks, app, logger } = options;
   const preload = /--preload\b/.test(description.app.startCommand);
   const target = new DockerReloadTarget(docker, {
     dir: description.dir,
@@ -34,6 +42,11 @@ export function startWatch(options: { docker: Docker; description: StackDescript
     rebuildAndRedeploy: hooks.rebuildAndRedeploy,
     reresolve: hooks.reresolve,
     hold: (fn) => edge.hold(fn),
+    probe: () => app.answers(),
+    // A fresh container of the image with the last good files (the failed ones never got in).
+    recover: async () => {
+      await app.start();
+    },
     logger,
   });
   return watchAndReload({ dir: description.dir, target, classify: classifyOptionsFor(description), logger });

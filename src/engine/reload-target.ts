@@ -1,18 +1,15 @@
 // The one file of src/watch that talks to Docker; it belongs in src/engine (the only dockerode
 // importer) and is kept here until the stack wires watch mode.
-import { stat } from "node:fs/promises";
-import { join, posix, relative, sep } from "node:path";
 import { PassThrough } from "node:stream";
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
-import tar from "tar-fs";
 import { APP_SOURCE_DIR } from "./app-build.js";
 import type { Docker } from "./docker.js";
 import { ProdlikeError, tailLines } from "../errors.js";
 import { silentLogger } from "../logger.js";
+import { applyFiles, type ApplyResult, type SyncFile } from "../watch/apply-files.js";
 import type { CommandResult, ReloadTarget } from "../watch/target.js";
 
-const RENDER_UID = 1000;
 /** The app's trust bundle (made by its start command), for commands that reach the TLS links. */
 const TRUST = "if [ -f /tmp/prodlike-ca-bundle.crt ]; then export SSL_CERT_FILE=/tmp/prodlike-ca-bundle.crt REQUESTS_CA_BUNDLE=/tmp/prodlike-ca-bundle.crt; fi;";
 
@@ -31,6 +28,10 @@ export interface DockerReloadTargetOptions {
   readonly reresolve: () => Promise<void>;
   /** The edge's hold; default runs `fn` directly. */
   readonly hold?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Whether the app answers HTTP (any status): new workers loaded the code. */
+  readonly probe?: () => Promise<boolean>;
+  /** Bring the app back (a fresh container of the last good version) after a reload took it down. */
+  readonly recover?: () => Promise<void>;
   /** Longest wait for gunicorn to boot new workers after SIGHUP. Default 15 s. */
   readonly reloadTimeoutMs?: number;
   readonly logger?: Logger;
@@ -50,27 +51,8 @@ export class DockerReloadTarget implements ReloadTarget {
     this.#log = (options.logger ?? silentLogger()).child({ component: "reload", service: "app" });
   }
 
-  async syncFiles(copy: readonly string[], remove: readonly string[]): Promise<void> {
-    const container = this.#container();
-    const present: string[] = [];
-    for (const path of copy) if ((await stat(join(this.#options.dir, path)).catch(() => null))?.isFile()) present.push(path);
-    if (present.length > 0) {
-      const wanted = new Set(present);
-      // New folders arrive with their entries, so they belong to the render user and not root.
-      const folders = new Set(present.flatMap((f) => f.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"))));
-      const archive = tar.pack(this.#options.dir, {
-        ignore: (name) => {
-          const rel = relative(this.#options.dir, name).split(sep).join("/");
-          return rel !== "" && !wanted.has(rel) && !folders.has(rel);
-        },
-        map: (header) => ({ ...header, uid: RENDER_UID, gid: RENDER_UID }),
-      }) as unknown as NodeJS.ReadableStream;
-      await container.putArchive(archive, { path: this.appDir });
-    }
-    if (remove.length > 0) {
-      const result = await this.runInApp(["rm", "-f", "--", ...remove.map((p) => posix.join(this.appDir, p))]);
-      if (result.exitCode !== 0) this.#log.warn({ output: result.output }, "could not remove deleted files from the app");
-    }
+  applyFiles(files: readonly SyncFile[], remove: readonly string[], options: { readonly check: boolean }): Promise<ApplyResult> {
+    return applyFiles((cmd, run) => this.runInApp(cmd, run), files, remove, options);
   }
 
   async reloadGracefully(): Promise<void> {
@@ -80,11 +62,30 @@ export class DockerReloadTarget implements ReloadTarget {
       else await container.restart({ t: 10 });
       return;
     }
-    // Fractional seconds: only lines after this signal count.
-    const since = Date.now() / 1000;
-    const booted = this.#waitForLine(container, since, /Booting worker with pid/);
-    await container.kill({ signal: "SIGHUP" });
-    await booted;
+    const signalledAt = Date.now();
+    const logs = await LogWatch.open(this.#docker, container, signalledAt);
+    try {
+      await container.kill({ signal: "SIGHUP" });
+      const timeoutMs = this.#options.reloadTimeoutMs ?? 15_000;
+      const booted = await logs.waitFor(/Booting worker with pid/, timeoutMs);
+      if (!booted) {
+        this.#log.warn({ timeoutMs }, "gunicorn did not report new workers after SIGHUP; is it gunicorn?");
+        return;
+      }
+      // "Booting worker" comes at the fork; the code loads after it. An answer means it loaded.
+      const probe = this.#options.probe;
+      if (probe && !(await logs.raceWithExit(untilTrue(probe, timeoutMs)))) {
+        this.#log.warn({ timeoutMs }, "the app did not answer after the reload; it may still be loading");
+      }
+    } catch (err) {
+      if (this.#options.recover) {
+        this.#log.warn("the app stopped during the reload: starting the last good version again");
+        await this.#options.recover().catch((e: unknown) => this.#log.error({ err: e instanceof Error ? e.message : String(e) }, "could not start the last good version"));
+      }
+      throw err;
+    } finally {
+      logs.close();
+    }
   }
 
   async runInApp(cmd: readonly string[], options: { readonly stdin?: string } = {}): Promise<CommandResult> {
@@ -132,41 +133,80 @@ export class DockerReloadTarget implements ReloadTarget {
     if (!id) throw new ProdlikeError("RELOAD_FAILED", "the app is not running (asleep or being redeployed); the change is applied with the next one");
     return this.#docker.getContainer(id);
   }
+}
 
-  /**
-   * gunicorn logs "Booting worker" as each new worker forks after SIGHUP; the old workers stop
-   * once new ones exist. A container that exits meanwhile (a worker that cannot boot halts
-   * gunicorn) is an error; a slow boot only a warning.
-   */
-  async #waitForLine(container: Dockerode.Container, since: number, pattern: RegExp): Promise<void> {
-    const timeoutMs = this.#options.reloadTimeoutMs ?? 15_000;
-    const stream = (await container.logs({ stdout: true, stderr: true, follow: true, since })) as unknown as NodeJS.ReadableStream & {
+/**
+ * The app container's log lines from `since` (epoch ms) on. Docker's `since` is whole seconds,
+ * so lines carry timestamps and earlier ones (a reload a moment ago) are dropped here.
+ */
+class LogWatch {
+  #text = "";
+  readonly #waiters = new Set<() => void>();
+  readonly #ended: Promise<never>;
+
+  private constructor(private readonly stream: NodeJS.ReadableStream & { destroy(): void }) {
+    this.#ended = new Promise<never>((_, reject) => {
+      stream.on("end", () => reject(new ProdlikeError("RELOAD_FAILED", `the app stopped while reloading. Its last lines:\n${tailLines(this.#text, 30)}`)));
+    });
+    this.#ended.catch(() => {});
+  }
+
+  static async open(docker: Docker, container: Dockerode.Container, since: number): Promise<LogWatch> {
+    const stream = (await container.logs({ stdout: true, stderr: true, follow: true, timestamps: true, since: Math.floor(since / 1000) })) as unknown as NodeJS.ReadableStream & {
       destroy(): void;
     };
+    const watch = new LogWatch(stream);
     const lines = new PassThrough();
-    this.#docker.modem.demuxStream(stream, lines, lines);
-    let text = "";
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.#log.warn({ timeoutMs }, "gunicorn did not report new workers after SIGHUP; is it gunicorn?");
-          resolve();
-        }, timeoutMs);
-        lines.on("data", (chunk: Buffer) => {
-          text += chunk.toString("utf8");
-          if (pattern.test(text)) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        stream.on("end", () => {
-          clearTimeout(timer);
-          reject(new ProdlikeError("RELOAD_FAILED", `the app stopped while reloading. Its last lines:\n${tailLines(text, 20)}`));
-        });
-        stream.on("error", () => {});
-      });
-    } finally {
-      stream.destroy();
-    }
+    docker.modem.demuxStream(stream, lines, lines);
+    let rest = "";
+    lines.on("data", (chunk: Buffer) => {
+      const parts = (rest + chunk.toString("utf8")).split("\n");
+      rest = parts.pop() ?? "";
+      for (const line of parts) {
+        const stamp = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z /.exec(line);
+        const at = stamp ? Date.parse(`${stamp[1]}${(stamp[2] ?? ".0").slice(0, 4)}Z`) : since;
+        if (at >= since) watch.#text += `${stamp ? line.slice(stamp[0].length) : line}\n`;
+      }
+      for (const wake of watch.#waiters) wake();
+    });
+    stream.on("error", () => {});
+    return watch;
   }
+
+  /** Resolves true once a line matches, false after `timeoutMs`; rejects if the container stops first. */
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<boolean> {
+    if (pattern.test(this.#text)) return Promise.resolve(true);
+    let wake = () => {};
+    let timer: NodeJS.Timeout | undefined;
+    const matched = new Promise<boolean>((resolve) => {
+      wake = () => {
+        if (pattern.test(this.#text)) resolve(true);
+      };
+      this.#waiters.add(wake);
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    return Promise.race([matched, this.#ended]).finally(() => {
+      this.#waiters.delete(wake);
+      clearTimeout(timer);
+    });
+  }
+
+  /** `work`, unless the container stops first (then the error carries its last lines). */
+  raceWithExit<T>(work: Promise<T>): Promise<T> {
+    return Promise.race([work, this.#ended]);
+  }
+
+  close(): void {
+    this.stream.destroy();
+  }
+}
+
+/** Poll `check` until it is true; false after `timeoutMs`. */
+async function untilTrue(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return false;
 }

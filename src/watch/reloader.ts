@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { isProdlikeError, ProdlikeError, tailLines } from "../errors.js";
@@ -6,7 +6,8 @@ import { silentLogger } from "../logger.js";
 import { coalesceChanges, type FileChange } from "./changes.js";
 import { classifyChanges, type ClassifyOptions, type ReloadAction, type ReloadPlan } from "./classify.js";
 import { locateMigration, locateRequirement, locateTraceback, type FailureLocation } from "./failure-location.js";
-import { checkPythonSyntax, formatSyntaxProblem } from "./syntax-check.js";
+import type { SyncFile } from "./apply-files.js";
+import { formatSyntaxProblem } from "./syntax-check.js";
 import type { ReloadTarget } from "./target.js";
 
 export interface ReloadOutcome {
@@ -67,6 +68,10 @@ export class Reloader {
   #running: Promise<void> | undefined;
   #current: ReloadAction | null = null;
   #stopped = false;
+  /** Files now in the app that are not in its image (null: deleted), for the next fresh container. */
+  readonly #applied = new Map<string, SyncFile | null>();
+  /** The mtime (s) each path last got in the app. */
+  readonly #mtimes = new Map<string, number>();
 
   constructor(options: ReloaderOptions) {
     this.#options = options;
@@ -76,6 +81,15 @@ export class Reloader {
   /** The action running now, if any. */
   get current(): ReloadAction | null {
     return this.#current;
+  }
+
+  /**
+   * What the app's image lacks: files synced since it was built (null for a deleted one). A
+   * fresh container (a wake, a crash restart) gets them before it starts, so it runs the code
+   * that was last reloaded, as a Render instance runs the last deploy.
+   */
+  get applied(): ReadonlyMap<string, SyncFile | null> {
+    return this.#applied;
   }
 
   /** Changes of a failed action that wait for the next batch. */
@@ -160,34 +174,50 @@ export class Reloader {
         return this.#rebuild(plan);
       case "migrate":
       case "collectstatic":
-      case "sync-reload":
-        await this.#checkSyntax(plan);
+      case "sync-reload": {
+        const files = await this.#readFiles(plan.copy);
         await target.hold(async () => {
-          await target.syncFiles(plan.copy, plan.remove);
+          const result = await target.applyFiles(files, plan.remove, { check: this.#options.checkSyntax !== false });
+          if (!result.ran) throw new ActionFailure(`could not copy the changed files into the app. Its output:\n${tailLines(result.output, 15)}`);
+          const [first] = result.problems;
+          if (first) {
+            throw new ActionFailure(result.problems.map(formatSyntaxProblem).join("\n"), { file: first.path, line: first.line, message: first.message });
+          }
+          // Written now, whatever follows: a later version must not reuse these mtimes.
+          for (const file of files) this.#mtimes.set(file.path, file.mtime);
           if (plan.action === "migrate") await this.#runStep("migrate", this.#options.migrateCommand ?? MIGRATE, plan);
           if (plan.action === "collectstatic") await this.#runStep("collectstatic", this.#options.collectstaticCommand ?? COLLECTSTATIC, plan);
-          await target.reloadGracefully();
+          await target.reloadGracefully().catch((err: unknown) => {
+            // New workers that cannot boot (an import error in settings or models) say why in a traceback.
+            const message = err instanceof Error ? err.message : String(err);
+            throw new ActionFailure(message, locateTraceback(message, target.appDir ?? this.#options.dir) ?? undefined);
+          });
         });
+        for (const file of files) this.#applied.set(file.path, file);
+        for (const path of plan.remove) this.#applied.set(path, null);
+        return;
+      }
     }
   }
 
-  async #checkSyntax(plan: ReloadPlan): Promise<void> {
-    if (this.#options.checkSyntax === false) return;
-    const sources = new Map<string, Buffer>();
-    for (const path of plan.copy) {
-      if (!path.endsWith(".py")) continue;
-      const source = await readFile(join(this.#options.dir, path)).catch(() => null);
-      if (source) sources.set(path, source);
+  /**
+   * The changed files as they go into the app. Each sync of a path gets a later whole-second
+   * mtime than the one before: two saves within a second, of the same size, would otherwise
+   * let Python load the stale bytecode it cached for the first.
+   */
+  async #readFiles(paths: readonly string[]): Promise<SyncFile[]> {
+    const files: SyncFile[] = [];
+    for (const path of paths) {
+      const full = join(this.#options.dir, path);
+      const info = await stat(full).catch(() => null);
+      if (!info?.isFile()) continue;
+      const data = await readFile(full).catch(() => null);
+      if (!data) continue;
+      const previous = this.#mtimes.get(path);
+      const mtime = Math.max(Math.floor(info.mtimeMs / 1000), previous === undefined ? 0 : previous + 1);
+      files.push({ path, data, mode: info.mode, mtime });
     }
-    const result = await checkPythonSyntax(this.#options.target, sources);
-    if (!result.ran) {
-      this.#log.warn({ output: result.output.slice(-500) }, "could not check the Python syntax in the app; reloading anyway");
-      return;
-    }
-    const [first] = result.problems;
-    if (first) {
-      throw new ActionFailure(result.problems.map(formatSyntaxProblem).join("\n"), { file: first.path, line: first.line, message: first.message });
-    }
+    return files;
   }
 
   async #runStep(name: string, cmd: readonly string[], plan: ReloadPlan): Promise<void> {
@@ -203,6 +233,8 @@ export class Reloader {
   async #rebuild(plan: ReloadPlan): Promise<void> {
     try {
       await this.#options.target.rebuildAndRedeploy();
+      // The new image was built from the project as it is: it has every synced file.
+      this.#applied.clear();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const requirementFiles = new Map<string, string>();

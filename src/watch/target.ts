@@ -1,3 +1,5 @@
+import type { ApplyResult, SyncFile } from "./apply-files.js";
+
 /** What a command run inside the app printed (stdout and stderr, interleaved) and how it ended. */
 export interface CommandResult {
   readonly exitCode: number;
@@ -12,8 +14,11 @@ export interface CommandResult {
 export interface ReloadTarget {
   /** The app's folder as its tracebacks name it ("/opt/render/project/src"), to report project paths. */
   readonly appDir?: string;
-  /** Copy these files from the project into the running app, and delete `remove` there. */
-  syncFiles(copy: readonly string[], remove: readonly string[]): Promise<void>;
+  /**
+   * Copy these files into the running app and delete `remove` there. With `check`, every .py
+   * file is compiled by the app's Python first, and nothing is written when one does not compile.
+   */
+  applyFiles(files: readonly SyncFile[], remove: readonly string[], options: { readonly check: boolean }): Promise<ApplyResult>;
   /**
    * Load the synced code without dropping requests: SIGHUP to the gunicorn master (new workers,
    * old ones finish their requests). For `--preload` apps, whose code is loaded once in the

@@ -22,7 +22,7 @@ await cp(join(root, "fixtures", "render-supabase"), dir, { recursive: true, filt
 const agent = new Agent({ connect: { ca: await readFile(join(prodlikeHome(), "ca", "ca.pem"), "utf8") } });
 const views = join(dir, "notes", "views.py");
 
-const stack = await up(dir, { watch: true, logger: process.env.BENCH_LOG ? createLogger({ format: "json", level: "info" }) : undefined, overrides: { httpsPort: 0, httpPort: 0, plan: "starter" } });
+const stack = await up(dir, { watch: true, logger: process.env.BENCH_LOG ? createLogger({ format: "json", level: (process.env.BENCH_LOG_LEVEL ?? "info") as "info" }) : undefined, overrides: { httpsPort: 0, httpPort: 0, plan: "starter" } });
 try {
   const body = async () => {
     try {

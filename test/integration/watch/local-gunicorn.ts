@@ -4,6 +4,7 @@ import { cp, mkdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { applyFiles, type ApplyResult, type SyncFile } from "../../../src/watch/apply-files.js";
 import type { CommandResult, ReloadTarget } from "../../../src/watch/target.js";
 
 /**
@@ -89,13 +90,9 @@ export class LocalGunicornTarget implements ReloadTarget {
     await exited;
   }
 
-  async syncFiles(copy: readonly string[], remove: readonly string[]): Promise<void> {
+  async applyFiles(files: readonly SyncFile[], remove: readonly string[], options: { readonly check: boolean }): Promise<ApplyResult> {
     this.calls.push("sync");
-    for (const path of copy) {
-      await mkdir(dirname(join(this.deployDir, path)), { recursive: true });
-      await cp(join(this.projectDir, path), join(this.deployDir, path));
-    }
-    for (const path of remove) await rm(join(this.deployDir, path), { force: true });
+    return applyFiles((cmd, run) => this.runInApp(cmd, run), files, remove, options);
   }
 
   async reloadGracefully(): Promise<void> {

@@ -1,10 +1,11 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ProdlikeError } from "../../../src/errors.js";
 import type { FileChange } from "../../../src/watch/changes.js";
 import { createReloader, type ReloadOutcome } from "../../../src/watch/reloader.js";
+import type { ApplyResult, SyncFile } from "../../../src/watch/apply-files.js";
 import type { CommandResult, ReloadTarget } from "../../../src/watch/target.js";
 
 /** A target that records what it is asked, in order; steps can be made to wait or fail. */
@@ -14,13 +15,18 @@ class RecordingTarget implements ReloadTarget {
   gate: Promise<void> | undefined;
   commandResults = new Map<string, CommandResult>();
   rebuildError: Error | undefined;
+  reloadError: Error | undefined;
+  readonly applied: SyncFile[][] = [];
 
-  async syncFiles(copy: readonly string[], remove: readonly string[]): Promise<void> {
-    this.calls.push(`sync ${copy.join(",")}${remove.length ? ` -${remove.join(",")}` : ""}`);
+  async applyFiles(files: readonly SyncFile[], remove: readonly string[]): Promise<ApplyResult> {
+    this.calls.push(`sync ${files.map((f) => f.path).join(",")}${remove.length ? ` -${remove.join(",")}` : ""}`);
+    this.applied.push([...files]);
     await this.gate;
+    return { ran: true, problems: [], output: "" };
   }
   async reloadGracefully(): Promise<void> {
     this.calls.push("reload");
+    if (this.reloadError) throw this.reloadError;
   }
   async runInApp(cmd: readonly string[]): Promise<CommandResult> {
     const key = cmd.join(" ");
@@ -53,6 +59,10 @@ describe("Reloader", () => {
   let outcomes: ReloadOutcome[];
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "prodlike-reloader-"));
+    for (const path of ["blog/views.py", "a.py", "b.py", "c.py", "blog/migrations/0002_x.py", "static/site.css"]) {
+      await mkdir(dirname(join(dir, path)), { recursive: true });
+      await writeFile(join(dir, path), `# ${path}\n`);
+    }
     target = new RecordingTarget();
     outcomes = [];
   });
@@ -197,5 +207,41 @@ describe("Reloader", () => {
     r.submit([change("c.py")]);
     await r.idle();
     expect(target.calls).toEqual(["hold", "sync a.py", "reload", "release"]);
+  });
+
+  it("two syncs of one file within a second give it later mtimes, so Python cannot reuse stale bytecode", async () => {
+    const r = reloader();
+    for (let i = 0; i < 3; i++) {
+      await writeFile(join(dir, "a.py"), `x = ${i}\n`); // same size each time
+      r.submit([change("a.py")]);
+      await r.idle();
+    }
+    const mtimes = target.applied.map((files) => files[0]!.mtime);
+    expect(mtimes[1]).toBeGreaterThan(mtimes[0]!);
+    expect(mtimes[2]).toBeGreaterThan(mtimes[1]!);
+  });
+
+  it("keeps what was reloaded for the next fresh container; a failed reload adds nothing and a rebuild clears it", async () => {
+    const r = reloader();
+    r.submit([change("a.py"), change("old.py", "unlink")]);
+    await r.idle();
+    expect([...r.applied.keys()].sort()).toEqual(["a.py", "old.py"]);
+    expect(r.applied.get("a.py")!.data.toString()).toBe("# a.py\n");
+    expect(r.applied.get("old.py")).toBeNull();
+
+    target.reloadError = new ProdlikeError(
+      "RELOAD_FAILED",
+      'the app stopped while reloading. Its last lines:\nTraceback (most recent call last):\n  File "/app/b.py", line 3, in <module>\n    import nope\nModuleNotFoundError: No module named \'nope\'',
+    );
+    r.submit([change("b.py")]);
+    await r.idle();
+    expect(outcomes[1]).toMatchObject({ action: "sync-reload", ok: false, location: { file: "b.py", line: 3 } });
+    expect(r.applied.has("b.py")).toBe(false);
+    expect(r.unapplied).toEqual([change("b.py")]);
+
+    target.reloadError = undefined;
+    r.submit([change("requirements.txt")]);
+    await r.idle();
+    expect(r.applied.size).toBe(0);
   });
 });
