@@ -2,12 +2,19 @@
  * prodlike's programmatic API:
  *
  *   import { up } from "prodlike";
- *   await using stack = await up("path/to/django-app", { overrides: { httpsPort: 0, httpPort: 0 } });
+ *   await using stack = await up({ dir: "path/to/django-app", overrides: { env: { CONN_HEALTH_CHECKS: "true" } } });
  *   await stack.idle("16m");                        // pooler idle drops, Render's sleep
- *   stack.links.get("db").addToxic({ type: "latency", attributes: { latency: 300 } });
+ *   (await stack.fetch("/health/")).status          // through the edge: HTTPS, Render's headers, wake
+ *   stack.links.db.addToxic({ type: "latency", attributes: { latency: 300 } });
  *   stack.env.DATABASE_URL                          // host-side URLs
+ *
+ * Ports are free ones unless set; `instance` runs several stacks of one folder at once.
+ * For vitest, see "prodlike/vitest" (useStack, globalStack).
  */
-export { up, RunningStack, type UpOptions, type HostEnv } from "./stack.js";
+export { up, buildImages, FREE_PORTS } from "./api.js";
+export { RunningStack, type UpOptions, type HostEnv } from "./stack.js";
+export { checkInstanceName, uniqueInstanceName } from "./config/instance.js";
+export type { ExecResult } from "./engine/exec.js";
 export { resolveStack, type StackOverrides } from "./config/resolve.js";
 export type { StackDescription, Plan, DbProfile, RedisProfile } from "./config/types.js";
 export { VirtualClock, parseDuration, type Clock } from "./clock.js";

@@ -3,14 +3,18 @@ import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import type { Logger } from "pino";
 import { parseDuration, VirtualClock, type Clock } from "./clock.js";
-import { resolveStack, type StackOverrides } from "./config/resolve.js";
+import { checkInstanceName } from "./config/instance.js";
+import { projectName, resolveStack, type StackOverrides } from "./config/resolve.js";
 import type { StackDescription } from "./config/types.js";
 import { assertPortFree, createEdge, type AppBackend, type Edge } from "./edge/index.js";
-import { buildApp } from "./engine/app-build.js";
-import { ensureNetwork, ensureVolume, networkGateway, removeStack } from "./engine/containers.js";
+import { APP_SOURCE_DIR, buildApp, RENDER_UID } from "./engine/app-build.js";
+import { putFiles, type ContainerFile } from "./engine/put-files.js";
+import { containerLogs, ensureNetwork, ensureVolume, networkGateway, removeStack } from "./engine/containers.js";
 import { connectEngine, type Docker } from "./engine/docker.js";
 import { ensureImages } from "./engine/images.js";
 import { stackLabels } from "./engine/labels.js";
+import { sweepOrphans } from "./engine/reaper.js";
+import { releaseStack, watchStack } from "./engine/watchdog.js";
 import { ProdlikeError } from "./errors.js";
 import { createControlServer, type ControlServer, type LinkSet } from "./links/index.js";
 import { silentLogger } from "./logger.js";
@@ -24,6 +28,10 @@ import { startWatch, type DeployHooks } from "./stack-watch.js";
 import type { WatchSession } from "./watch/index.js";
 import { clearState, isAlive, loadSecrets, readState, writeControl, writeState } from "./state.js";
 import { loadOrCreateCa } from "./tls/ca.js";
+import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit, type Response as UndiciResponse } from "undici";
+import { execCapture, type ExecResult } from "./engine/exec.js";
+import { findServiceContainer, stackServices } from "./engine/inspect.js";
+import type { AppLogLine } from "./services/app.js";
 
 export interface UpOptions {
   readonly logger?: Logger;
@@ -32,6 +40,13 @@ export interface UpOptions {
   readonly watch?: boolean;
   /** Called once the stack description is resolved (warnings, the plan) and before Docker work. */
   readonly onResolved?: (stack: StackDescription) => void;
+  /**
+   * Run this stack as a named instance of the folder's stack: its own containers, network,
+   * volumes and free ports, no `.prodlike/state.json` entry (the CLI's `prodlike up` stack of
+   * the folder is left alone), so several stacks of one folder run at once. Lowercase letters,
+   * digits and dashes; it must be unique among the folder's running stacks.
+   */
+  readonly instance?: string;
 }
 
 export interface HostEnv {
@@ -57,6 +72,7 @@ export class RunningStack implements AsyncDisposable {
   readonly #cloudinary: CloudinaryEndpoint;
   readonly #watch: WatchSession | undefined;
   readonly #logger: Logger;
+  readonly #agent: Agent;
   #stopping: Promise<void> | undefined;
 
   constructor(parts: {
@@ -71,6 +87,7 @@ export class RunningStack implements AsyncDisposable {
     watch: WatchSession | undefined;
     env: HostEnv;
     logger: Logger;
+    caPem: string;
   }) {
     this.description = parts.description;
     this.#docker = parts.docker;
@@ -85,6 +102,51 @@ export class RunningStack implements AsyncDisposable {
     this.url = parts.edge.httpsUrl;
     this.httpUrl = parts.edge.httpUrl;
     this.#logger = parts.logger;
+    // The edge's certificate is issued by prodlike's own CA: trust it here, and only here.
+    this.#agent = new Agent({ connect: { ca: parts.caPem } });
+  }
+
+  /**
+   * A request through the edge, as a browser would make it: HTTPS, Render's headers, sleep
+   * and wake. `path` is relative to the app's URL ("/notes/") or a full URL. Redirects are
+   * followed unless `redirect: "manual"` is given (then a 301 loop shows as it is).
+   */
+  fetch(path: string, init: UndiciRequestInit = {}): Promise<UndiciResponse> {
+    return undiciFetch(new URL(path, this.url), { dispatcher: this.#agent, ...init });
+  }
+
+  /**
+   * Run a command in a service's container (default the app) and collect its output.
+   * A string runs under `bash -c` in the app's folder; an array runs as it is.
+   */
+  async exec(command: string | readonly string[], options: { service?: string; env?: Readonly<Record<string, string>> } = {}): Promise<ExecResult> {
+    const service = options.service ?? "app";
+    const id = service === "app" ? this.app.containerId : await findServiceContainer(this.#docker, this.description.project, service);
+    if (!id) {
+      const names = (await stackServices(this.#docker, this.description.project)).map((s) => s.name);
+      throw new ProdlikeError(
+        "SERVICE_UNKNOWN",
+        service === "app" ? "the app has no running container (asleep or stopped): call wake() first" : `no service "${service}" runs in this stack: choose one of ${names.join(", ")}`,
+      );
+    }
+    const cmd = typeof command === "string" ? ["bash", "-c", command] : command;
+    return execCapture(this.#docker, id, cmd, { env: options.env });
+  }
+
+  /**
+   * What a service printed. For the app, every line since the stack started (or since
+   * `since`, epoch ms), across wakes and restarts; for the others, the last `tail` lines.
+   */
+  async logs(options: { service?: string; since?: number; tail?: number } = {}): Promise<string[]> {
+    const service = options.service ?? "app";
+    if (service === "app") {
+      const lines = this.app.logs({ since: options.since }).map((entry: AppLogLine) => entry.line);
+      return options.tail === undefined ? lines : lines.slice(-options.tail);
+    }
+    const id = await findServiceContainer(this.#docker, this.description.project, service);
+    if (!id) throw new ProdlikeError("SERVICE_UNKNOWN", `no service "${service}" runs in this stack`);
+    const text = await containerLogs(this.#docker.getContainer(id), options.tail ?? 200);
+    return text.replace(/\n$/, "").split("\n");
   }
 
   /** Stop the edge, remove containers and network; volumes only when asked. Idempotent. */
@@ -98,8 +160,10 @@ export class RunningStack implements AsyncDisposable {
       await this.links.stop();
       await this.#cloudinary.stop();
       await removeStack(this.#docker, this.description.project, options);
+      releaseStack(this.description.project);
+      await this.#agent.close().catch(() => {});
       const state = await readState(this.description.dir);
-      if (state?.pid === process.pid) await clearState(this.description.dir);
+      if (state?.pid === process.pid && state.project === this.description.project) await clearState(this.description.dir);
     })();
     return this.#stopping;
   }
@@ -122,13 +186,25 @@ export class RunningStack implements AsyncDisposable {
   }
 }
 
-export async function up(dir: string, options: UpOptions = {}): Promise<RunningStack> {
+/**
+ * Start the stack of the Django project in `dir`: `up("path/to/app", options)` or
+ * `up({ dir: "path/to/app", ...options })`.
+ */
+export async function up(dirOrOptions: string | (UpOptions & { readonly dir: string }), options: UpOptions = {}): Promise<RunningStack> {
+  if (typeof dirOrOptions !== "string") {
+    const { dir: d, ...rest } = dirOrOptions;
+    return up(d, rest);
+  }
+  const dir = dirOrOptions;
+  if (options.instance !== undefined) options = { ...options, overrides: { ...options.overrides, projectSuffix: checkInstanceName(options.instance) } };
+  // A side stack (an instance, `prodlike check`'s) is owned by its process alone: no state or control file, no one-per-folder rule.
+  const sideStack = Boolean(options.overrides?.projectSuffix);
   const logger = options.logger ?? silentLogger();
   const description = await resolveStack(dir, options.overrides);
   options.onResolved?.(description);
   const { project } = description;
 
-  const previous = await readState(description.dir);
+  const previous = sideStack ? null : await readState(description.dir);
   if (previous && previous.pid !== process.pid && isAlive(previous.pid) && previous.status !== "failed") {
     throw new ProdlikeError(
       "STACK_RUNNING",
@@ -137,17 +213,19 @@ export async function up(dir: string, options: UpOptions = {}): Promise<RunningS
     );
   }
   const docker = await connectEngine();
+  await sweepOrphans(docker, logger);
   // Leftovers of a run whose owner died belong to nobody now.
   await removeStack(docker, project);
+  watchStack(project, logger);
   const startedAt = new Date().toISOString();
-  await writeState(description.dir, { project, dir: description.dir, pid: process.pid, status: "starting", startedAt });
+  if (!sideStack) await writeState(description.dir, { project, dir: description.dir, pid: process.pid, status: "starting", startedAt });
 
   try {
     // A taken port should fail in a second, not after the build.
     await assertPortFree(description.ports.https, "--port");
     await assertPortFree(description.ports.http, "--http-port");
     const stack = await startServicesAndApp(docker, description, logger, options);
-    await writeState(description.dir, {
+    if (!sideStack) await writeState(description.dir, {
       project,
       dir: description.dir,
       pid: process.pid,
@@ -159,7 +237,8 @@ export async function up(dir: string, options: UpOptions = {}): Promise<RunningS
     return stack;
   } catch (err) {
     await removeStack(docker, project).catch(() => {});
-    await writeState(description.dir, {
+    releaseStack(project);
+    if (!sideStack) await writeState(description.dir, {
       project,
       dir: description.dir,
       pid: process.pid,
@@ -237,8 +316,14 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
       extraHosts,
       caPem: ca.certPem,
       logger,
+      // The folder's, not the instance's: every stack of the folder can reuse a build whose inputs match.
+      repository: `prodlike-app/${projectName(dir)}`,
     };
     const build = await buildApp(docker, buildOptions);
+    // Files reloaded by watch since `overlayImage` was built: every fresh container of that
+    // image (a wake, a crash restart) gets them, so it runs the code last reloaded.
+    let overlay: () => ContainerFile[] = () => [];
+    let overlayImage = build.image;
     if (appSpec.preDeployCommand) await runPreDeploy(docker, description, build.image, env, labels, extraHosts, logger);
 
     const app = new AppInstance(docker, {
@@ -254,6 +339,7 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
       publicHost: appSpec.publicHost,
       extraHosts,
       plan: appSpec.plan,
+      prepare: (container, image) => (image === overlayImage ? putFiles(container, APP_SOURCE_DIR, overlay(), RENDER_UID) : Promise.resolve()),
       logger,
     });
     started.push(app);
@@ -278,7 +364,7 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
     const token = randomBytes(24).toString("base64url");
     const control = await createControlServer({ links, clock, token, logger, edge });
     started.push(control);
-    await writeControl(dir, { url: control.url, token });
+    if (!options.overrides?.projectSuffix) await writeControl(dir, { url: control.url, token });
 
     const hostDatabase = { ...database, host: gateway, port: plan.db.port };
     const hostEnv: HostEnv = {
@@ -302,7 +388,9 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
         rebuildAndRedeploy: async () => {
           const rebuilt = await buildApp(docker, { ...buildOptions, buildCommand: current.description.app.buildCommand, env: current.env });
           if (current.description.app.preDeployCommand) await runPreDeploy(docker, current.description, rebuilt.image, current.env, labels, extraHosts, logger);
-          await edge.hold(() => app.redeploy({ image: rebuilt.image }));
+          // The old version serves while the new one boots; requests wait only for the switch.
+          await app.redeploy({ image: rebuilt.image });
+          overlayImage = rebuilt.image;
         },
         reresolve: async () => {
           const next = await resolveStack(dir, options.overrides);
@@ -314,14 +402,16 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
           const startChanged = next.app.startCommand !== current.description.app.startCommand;
           current = { description: next, env: nextEnv };
           if (envChanged || startChanged) {
-            await edge.hold(() => app.redeploy({ env: nextEnv, startCommand: next.app.startCommand, startCommandSource: next.app.startCommandSource }));
+            await app.redeploy({ env: nextEnv, startCommand: next.app.startCommand, startCommandSource: next.app.startCommandSource });
           }
         },
       };
-      watch = await startWatch({ docker, description, edge, hooks: redeployHooks, logger });
+      watch = await startWatch({ docker, description, edge, hooks: redeployHooks, app, logger });
+      const reloaded = watch.reloader;
+      overlay = () => [...reloaded.applied.values()].filter((file): file is NonNullable<typeof file> => file !== null);
       started.push({ stop: () => watch!.close() });
     }
-    return new RunningStack({ description, docker, edge, clock, app, links, control, cloudinary, watch, env: hostEnv, logger });
+    return new RunningStack({ description, docker, edge, clock, app, links, control, cloudinary, watch, env: hostEnv, logger, caPem: ca.certPem });
   } catch (err) {
     for (const part of started.reverse()) await part.stop().catch(() => {});
     throw err;

@@ -91,7 +91,8 @@ export function isAlive(pid: number): boolean {
 async function writeJson(file: string, value: unknown, mode: number): Promise<void> {
   await mkdir(join(file, ".."), { recursive: true });
   await writeFile(join(file, "..", ".gitignore"), "*\n").catch(() => {});
-  const temp = `${file}.${process.pid}.tmp`;
+  // Unique per write: two stacks of one folder in one process may save at the same moment.
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode });
   await rename(temp, file);
 }

@@ -18,6 +18,8 @@ import {
 export const IMAGE_PYTHON = "3.11";
 export const DEFAULT_PORTS = { https: 8443, http: 8080 } as const;
 export const DEFAULT_BUILD_COMMAND = "pip install -r requirements.txt";
+/** How long `prodlike check` waits for one answer: a browser or an HTTP client gives up about then. */
+export const DEFAULT_CHECK_CLIENT_TIMEOUT_MS = 30_000;
 
 /** Command-line flags and API options: the top of the precedence order. */
 export interface StackOverrides {
@@ -28,6 +30,17 @@ export interface StackOverrides {
   readonly db?: DbProfile;
   readonly redis?: RedisProfile;
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Appended to the project name, so a second stack of the same folder (`prodlike check`'s)
+   * gets its own containers, network and volumes and never touches the `prodlike up` one.
+   */
+  readonly projectSuffix?: string;
+  /**
+   * The ports used when nothing else sets them (flags, PRODLIKE_*_PORT, prodlike.yaml `ports`).
+   * Default DEFAULT_PORTS (the CLI's 8443/8080); the library passes 0s: free ports, so many
+   * stacks run at once.
+   */
+  readonly defaultPorts?: { readonly https: number; readonly http: number };
 }
 
 /**
@@ -80,7 +93,7 @@ export function describeStack(
 
   return {
     dir: files.dir,
-    project: projectName(files.dir),
+    project: overrides.projectSuffix ? `${projectName(files.dir)}-${overrides.projectSuffix}` : projectName(files.dir),
     app: {
       serviceName,
       publicHost: yaml.publicHost ?? `${serviceName}.onrender.com`,
@@ -96,11 +109,20 @@ export function describeStack(
       coldStartDelayMs: durationMs(yaml.coldStartDelay),
       env,
     },
-    database: resolveDatabase(render, service, files, overrides.db ?? (processEnv.PRODLIKE_DB as DbProfile | undefined) ?? yaml.db?.profile),
+    database: {
+      ...resolveDatabase(render, service, files, overrides.db ?? (processEnv.PRODLIKE_DB as DbProfile | undefined) ?? yaml.db?.profile),
+      ...(yaml.db?.maxClientConnections === undefined ? {} : { maxClientConnections: yaml.db.maxClientConnections }),
+    },
     redis: { profile: overrides.redis ?? (processEnv.PRODLIKE_REDIS as RedisProfile | undefined) ?? yaml.redis?.profile ?? detectRedisProfile(env) },
     ports: {
-      https: overrides.httpsPort ?? envPort(processEnv, "PRODLIKE_HTTPS_PORT") ?? yaml.ports?.https ?? DEFAULT_PORTS.https,
-      http: overrides.httpPort ?? envPort(processEnv, "PRODLIKE_HTTP_PORT") ?? yaml.ports?.http ?? DEFAULT_PORTS.http,
+      https: overrides.httpsPort ?? envPort(processEnv, "PRODLIKE_HTTPS_PORT") ?? yaml.ports?.https ?? (overrides.defaultPorts ?? DEFAULT_PORTS).https,
+      http: overrides.httpPort ?? envPort(processEnv, "PRODLIKE_HTTP_PORT") ?? yaml.ports?.http ?? (overrides.defaultPorts ?? DEFAULT_PORTS).http,
+    },
+    check: {
+      paths: yaml.check?.paths ?? [],
+      clientTimeoutMs: yaml.check?.clientTimeout === undefined ? DEFAULT_CHECK_CLIENT_TIMEOUT_MS : durationMs(yaml.check.clientTimeout),
+      only: yaml.check?.only ?? [],
+      skip: yaml.check?.skip ?? [],
     },
     warnings,
     files: files.files,

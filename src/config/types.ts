@@ -63,10 +63,22 @@ export interface DatabaseDescription {
   readonly databaseName: string;
   readonly user: string;
   readonly profile: DbProfile;
+  /** prodlike.yaml `db.maxClientConnections`: the pooler's client limit `prodlike check` applies (default: the profile's). */
+  readonly maxClientConnections?: number;
 }
 
 export interface RedisDescription {
   readonly profile: RedisProfile;
+}
+
+/** `prodlike check` settings from prodlike.yaml `check:`. */
+export interface CheckDescription {
+  /** Paths to exercise besides the health path and the front page's links. */
+  readonly paths: readonly string[];
+  readonly clientTimeoutMs: number;
+  /** Scenario ids to run (empty: all) and to leave out. */
+  readonly only: readonly string[];
+  readonly skip: readonly string[];
 }
 
 export interface StackDescription {
@@ -78,6 +90,7 @@ export interface StackDescription {
   readonly database: DatabaseDescription;
   readonly redis: RedisDescription;
   readonly ports: { readonly https: number; readonly http: number };
+  readonly check: CheckDescription;
   /** Things worth telling the user that do not stop the stack. */
   readonly warnings: readonly string[];
   /** The files that were read, relative to dir. */

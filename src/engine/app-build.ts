@@ -14,7 +14,8 @@ import { runOneOff } from "./one-off.js";
 export const APP_SOURCE_DIR = "/opt/render/project/src";
 export const PIP_CACHE_VOLUME = "prodlike-pip-cache";
 export const PIP_CACHE_DIR = "/opt/render/.cache/pip";
-const RENDER_UID = 1000;
+/** The `render` user of the python image: the app runs as it and owns its sources. */
+export const RENDER_UID = 1000;
 
 /** What never ships in a Render checkout (used when the project is not a git repository). */
 const IGNORED = new Set([".git", ".prodlike", "node_modules", ".venv", "venv", "env", "__pycache__", ".mypy_cache", ".pytest_cache", ".env", "staticfiles", ".DS_Store"]);
@@ -33,6 +34,11 @@ export interface AppBuildOptions {
   /** prodlike's CA, placed in the image at APP_CA_FILE so the app can trust the links' TLS. */
   readonly caPem?: string;
   readonly logger: Logger;
+  /**
+   * The image repository, default `prodlike-app/<project>`. The stack passes the folder's
+   * project, so the instances of one folder (and `prodlike check`'s stack) find each other's builds.
+   */
+  readonly repository?: string;
 }
 
 const APP_CA_PARENT = "/opt/render";
@@ -46,7 +52,7 @@ export const APP_CA_FILE = `${APP_CA_PARENT}/.prodlike/ca.pem`;
 export async function buildApp(docker: Docker, options: AppBuildOptions): Promise<{ image: string; built: boolean }> {
   const files = await listSourceFiles(options.dir);
   const key = await buildKey(options, files);
-  const image = `prodlike-app/${options.project}:${key}`;
+  const image = `${options.repository ?? `prodlike-app/${options.project}`}:${key}`;
   if (await docker.getImage(image).inspect().catch(() => null)) return { image, built: false };
 
   const log = options.logger.child({ component: "build", service: "app" });
@@ -169,12 +175,40 @@ export async function listSourceFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/**
+ * Build commands that only install packages: they read no app setting and touch none of the
+ * stack's services, so their result depends on the sources alone and is shared by every stack
+ * of the folder. Any other command (build.sh, collectstatic, migrate) may write to the
+ * stack's database or storage, so its image is the stack's own and is rebuilt for a fresh one.
+ */
+const INSTALL_ONLY = /^\s*(?:pip3?|python3? -m pip) install (?:-r|--requirement) requirements\.txt\s*$/;
+
+export function isInstallOnly(buildCommand: string): boolean {
+  return INSTALL_ONLY.test(buildCommand);
+}
+
+/**
+ * What the build's result depends on. The env's names are always in it (the committed image
+ * keeps the build's env, and the app's env replaces every one of those keys at run time);
+ * its values and the salt only when the command may use them (see INSTALL_ONLY).
+ */
+export function buildKeyInputs(options: Pick<AppBuildOptions, "pythonImage" | "buildCommand" | "salt" | "env" | "caPem">): string[] {
+  const env = Object.entries(options.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const shared = isInstallOnly(options.buildCommand);
+  const used = shared ? env.filter(([key]) => key.startsWith("PIP_")) : env;
+  return [
+    options.pythonImage,
+    options.buildCommand,
+    options.caPem ?? "",
+    shared ? "" : options.salt,
+    JSON.stringify(env.map(([key]) => key)),
+    JSON.stringify(used),
+  ];
+}
+
 async function buildKey(options: AppBuildOptions, files: readonly string[]): Promise<string> {
-  const hash = createHash("sha256")
-    .update(options.pythonImage)
-    .update(options.buildCommand)
-    .update(options.salt)
-    .update(JSON.stringify(Object.entries(options.env).sort()));
+  const hash = createHash("sha256");
+  for (const input of buildKeyInputs(options)) hash.update(input).update("\0");
   for (const file of files) {
     const path = join(options.dir, file);
     const info = await stat(path).catch(() => null);

@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import type { Docker } from "./docker.js";
 
 /**
@@ -34,4 +35,46 @@ export async function execAttached(docker: Docker, containerId: string, cmd: rea
   if (tty) process.stdin.setRawMode(false);
   const info = await exec.inspect();
   return info.ExitCode ?? 0;
+}
+
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run a command in a container without a terminal and collect what it prints. */
+export async function execCapture(
+  docker: Docker,
+  containerId: string,
+  cmd: readonly string[],
+  options: { env?: Readonly<Record<string, string>>; workingDir?: string } = {},
+): Promise<ExecResult> {
+  const exec = await docker.getContainer(containerId).exec({
+    Cmd: [...cmd],
+    AttachStdout: true,
+    AttachStderr: true,
+    Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
+    WorkingDir: options.workingDir,
+  });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  docker.modem.demuxStream(stream, collect(stdout), collect(stderr));
+  await new Promise<void>((resolve, reject) => {
+    stream.on("end", resolve);
+    stream.on("close", resolve);
+    stream.on("error", reject);
+  });
+  const info = await exec.inspect();
+  return { exitCode: info.ExitCode ?? 0, stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8") };
+}
+
+function collect(into: Buffer[]): NodeJS.WritableStream {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      into.push(chunk);
+      done();
+    },
+  });
 }

@@ -38,6 +38,16 @@ export class LinkSet {
     return link;
   }
 
+  /** The database link (the pooler the app connects to). */
+  get db(): Link {
+    return this.get("db");
+  }
+
+  /** The Redis link (Upstash, or plain Redis with TLS). */
+  get redis(): Link {
+    return this.get("redis");
+  }
+
   names(): string[] {
     return [...this.#links.keys()];
   }

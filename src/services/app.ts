@@ -27,6 +27,8 @@ export interface AppInstanceOptions {
   readonly plan?: string;
   /** Start a fresh container when one dies, as Render restarts a crashed instance. Default true. */
   readonly restartOnExit?: boolean;
+  /** Called on every new container after it is created and before it starts (files to put in it). */
+  readonly prepare?: (container: Dockerode.Container, image: string) => Promise<void>;
   readonly logger: Logger;
 }
 
@@ -59,6 +61,15 @@ export function parseWorkerOom(line: string): number | undefined {
 /** How long the kernel's OOM event and gunicorn's line about it count as one incident. */
 const OOM_PAIRING_MS = 2_000;
 const RESTART_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000] as const;
+/** Lines of app output kept in memory across containers (wakes and restarts replace them). */
+const JOURNAL_LINES = 5_000;
+
+/** One line the app printed, with when (epoch ms) and which container. */
+export interface AppLogLine {
+  readonly at: number;
+  readonly container: string;
+  readonly line: string;
+}
 
 /**
  * The app's web process. Every start is a fresh container from the built image: the disk is
@@ -90,6 +101,8 @@ export class AppInstance {
   #containerOoms = 0;
   #kernelOom: NodeJS.Timeout | undefined;
   #lastWorkerOomAt = -Infinity;
+  readonly #journal: AppLogLine[] = [];
+  readonly #lineListeners = new Set<(line: AppLogLine) => void>();
 
   constructor(docker: Docker, options: AppInstanceOptions) {
     this.#docker = docker;
@@ -128,6 +141,21 @@ export class AppInstance {
     return this.#oomKills;
   }
 
+  /**
+   * What the app printed since `since` (epoch ms), across every container of this instance:
+   * a crash or a wake replaces the container, and the evidence is usually in the old one.
+   */
+  logs(options: { since?: number } = {}): AppLogLine[] {
+    const since = options.since ?? 0;
+    return this.#journal.filter((entry) => entry.at >= since);
+  }
+
+  /** Call `listener` for every new line; returns the unsubscribe function. */
+  onLine(listener: (line: AppLogLine) => void): () => void {
+    this.#lineListeners.add(listener);
+    return () => this.#lineListeners.delete(listener);
+  }
+
   /** Start a fresh container (replacing the running one, if any); resolves once it serves. */
   start(): Promise<AppAddress> {
     // A crash restart in flight is already the fresh instance a caller asks for.
@@ -141,12 +169,14 @@ export class AppInstance {
    */
   redeploy(changes: Partial<Pick<AppInstanceOptions, "image" | "env" | "startCommand" | "startCommandSource">>): Promise<AppAddress> {
     return this.#enqueue(async () => {
+      const before = this.#options;
       this.#options = { ...this.#options, ...changes };
-      const restarts = this.#restarts;
       try {
-        return await this.#startNow();
-      } finally {
-        this.#restarts = restarts;
+        return await this.#swap();
+      } catch (err) {
+        // The new version did not come up: the old one keeps serving, with its settings.
+        this.#options = before;
+        throw err;
       }
     });
   }
@@ -165,15 +195,53 @@ export class AppInstance {
     return run;
   }
 
+  /** Replace the running container by a fresh one: the old one is gone before the new one starts. */
   async #startNow(): Promise<AppAddress> {
     const generation = this.#generation;
     if (this.#container) this.#restarts++;
     await this.#retire();
+    const { container, port } = await this.#boot(containerName(this.#options.project, "app"), generation);
+    this.#container = container;
+    this.#ready = container;
+    this.#port = port;
+    return this.#address;
+  }
+
+  /**
+   * A deploy as Render does it: the new container boots next to the old one, which serves
+   * until the new one is ready; then traffic moves and the old one stops. If the new one
+   * fails, the old one was never touched.
+   */
+  async #swap(): Promise<AppAddress> {
+    const generation = this.#generation;
+    const old = { container: this.#container, unwatch: this.#unwatch.splice(0) };
+    const name = containerName(this.#options.project, "app");
+    let booted: { container: Dockerode.Container; port: number };
+    try {
+      booted = await this.#boot(`${name}-next`, generation);
+    } catch (err) {
+      for (const unwatch of this.#unwatch.splice(0)) unwatch();
+      this.#unwatch = old.unwatch;
+      throw err;
+    }
+    this.#container = booted.container;
+    this.#ready = booted.container;
+    this.#port = booted.port;
+    for (const unwatch of old.unwatch) unwatch();
+    // SIGTERM first: gunicorn finishes the requests it has, as on Render.
+    await old.container?.stop({ t: 10 }).catch(() => {});
+    await old.container?.remove({ force: true }).catch(() => {});
+    await booted.container.rename({ name }).catch((err: unknown) => this.#log.debug({ err }, "could not rename the new app container"));
+    return this.#address;
+  }
+
+  /** Create, start and wait for one container; it is removed again if it does not come up. */
+  async #boot(name: string, generation: number): Promise<{ container: Dockerode.Container; port: number }> {
     const { limits } = this.#options;
     const container = await createContainer(this.#docker, {
       project: this.#options.project,
       service: "app",
-      name: containerName(this.#options.project, "app"),
+      name,
       image: this.#options.image,
       labels: { ...this.#options.labels, [LABEL_RESTARTS]: String(this.#restarts) },
       env: { ...this.#options.env, ...this.#options.perInstance() },
@@ -185,42 +253,51 @@ export class AppInstance {
       cpus: process.env.PRODLIKE_CPU_LIMITS === "off" ? undefined : limits.cpus,
       extraHosts: this.#options.extraHosts,
     });
-    this.#container = container;
     this.#containerOoms = 0;
     this.#starts++;
-    // Events before start, so an OOM or an exit during the boot is not missed.
-    this.#unwatch.push(await this.#watchEvents(container));
-    // Follow after start (a follow on a created container ends at once); it replays from the start.
-    await container.start();
-    this.#unwatch.push(
-      await followLogs(this.#docker, container, (line) => {
-        this.#log.info(line);
-        const pid = parseWorkerOom(line);
-        if (pid !== undefined) this.#workerOom(pid);
-      }),
-    );
-    // An app that dies at once has no port mapping: waitReady then reports the exit and its logs.
-    let port: number | undefined;
-    const started = performance.now();
-    await waitReady(container, {
-      what: this.#options.healthCheckPath
-        ? `GET ${this.#options.healthCheckPath} answering 2xx/3xx on port ${APP_PORT}`
-        : `an HTTP answer on port ${APP_PORT}`,
-      timeoutMs: this.#options.bootTimeoutMs ?? 180_000,
-      probe: async () => this.#probe((port ??= await publishedPort(container, APP_PORT))),
-      hint: (logs) => bootHint(logs, this.#options.startCommand, this.#options.startCommandSource),
-    });
-    if (generation !== this.#generation || this.#container !== container) {
-      throw new Error("the app instance was stopped while it was starting");
+    try {
+      await this.#options.prepare?.(container, this.#options.image);
+      // Events before start, so an OOM or an exit during the boot is not missed.
+      this.#unwatch.push(await this.#watchEvents(container));
+      // Follow after start (a follow on a created container ends at once); it replays from the start.
+      await container.start();
+      this.#unwatch.push(
+        await followLogs(this.#docker, container, (line) => {
+          this.#log.info(line);
+          this.#record(container.id, line);
+          const pid = parseWorkerOom(line);
+          if (pid !== undefined) this.#workerOom(pid);
+        }),
+      );
+      // An app that dies at once has no port mapping: waitReady then reports the exit and its logs.
+      let port: number | undefined;
+      const started = performance.now();
+      await waitReady(container, {
+        what: this.#options.healthCheckPath
+          ? `GET ${this.#options.healthCheckPath} answering 2xx/3xx on port ${APP_PORT}`
+          : `an HTTP answer on port ${APP_PORT}`,
+        timeoutMs: this.#options.bootTimeoutMs ?? 180_000,
+        probe: async () => this.#probe((port ??= await publishedPort(container, APP_PORT))),
+        hint: (logs) => bootHint(logs, this.#options.startCommand, this.#options.startCommandSource),
+      });
+      if (generation !== this.#generation) throw new Error("the app instance was stopped while it was starting");
+      const bootMs = Math.round(performance.now() - started);
+      this.#log.info(
+        { seconds: (bootMs / 1000).toFixed(1), bootMs, container: container.id.slice(0, 12), restarts: this.#restarts },
+        "app is up",
+      );
+      return { container, port: port! };
+    } catch (err) {
+      await container.remove({ force: true }).catch(() => {});
+      throw err;
     }
-    const bootMs = Math.round(performance.now() - started);
-    this.#log.info(
-      { seconds: (bootMs / 1000).toFixed(1), bootMs, container: container.id.slice(0, 12), restarts: this.#restarts },
-      "app is up",
-    );
-    this.#ready = container;
-    this.#port = port!;
-    return this.#address;
+  }
+
+  #record(containerId: string, line: string): void {
+    const entry = { at: Date.now(), container: containerId.slice(0, 12), line };
+    this.#journal.push(entry);
+    if (this.#journal.length > JOURNAL_LINES) this.#journal.splice(0, this.#journal.length - JOURNAL_LINES);
+    for (const listener of this.#lineListeners) listener(entry);
   }
 
   /** Remove the current container; its exit is not a crash. */
@@ -324,10 +401,14 @@ export class AppInstance {
     }
   }
 
+  /** Whether the running instance answers HTTP at all (any status: its workers have booted). */
+  answers(): Promise<boolean> {
+    return this.#port === undefined ? Promise.resolve(false) : this.#probe(this.#port, false);
+  }
+
   /** Any HTTP answer means gunicorn serves; with a health path, it must be 2xx/3xx. */
-  #probe(port: number): Promise<boolean> {
+  #probe(port: number, strict = this.#options.healthCheckPath !== null): Promise<boolean> {
     const path = this.#options.healthCheckPath ?? "/";
-    const strict = this.#options.healthCheckPath !== null;
     return new Promise((resolve) => {
       const req = request(
         { host: "127.0.0.1", port, path, timeout: 5000, headers: { host: this.#options.publicHost, "x-forwarded-proto": "https" } },
