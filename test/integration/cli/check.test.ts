@@ -1,0 +1,130 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { afterEach, describe, expect, it } from "vitest";
+import { CheckReportJsonSchema, type CheckReportJson } from "../../../src/scenarios/report-json.js";
+import { copyFixture, leftovers, runCli, type CliResult } from "../../helpers/cli.js";
+
+/**
+ * `prodlike check` end to end on copies of the fixtures, each in a buggy and a fixed
+ * configuration: the right scenarios fail with the right evidence, the fixed ones pass, the
+ * exit code says so, and the check's own stack leaves nothing behind. One stack per test.
+ */
+describe("prodlike check", () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function fixture(name: string) {
+    const copy = await copyFixture(name);
+    cleanups.push(() => copy.dispose());
+    return copy;
+  }
+
+  async function check(copy: { dir: string; project: string }, args: readonly string[]): Promise<CliResult> {
+    const result = await runCli(["check", copy.dir, ...args], { timeoutMs: 540_000 });
+    // The check's stack is its own project; it and its volumes are gone afterwards, and the
+    // user's `prodlike up` project was never touched.
+    expect(await leftovers(`${copy.project}-check`)).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    expect(await leftovers(copy.project)).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    return result;
+  }
+
+  function json(result: CliResult): CheckReportJson {
+    try {
+      return CheckReportJsonSchema.parse(JSON.parse(result.stdout));
+    } catch (err) {
+      throw new Error(`not a check report (exit ${result.code}): ${String(err)}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr.slice(-3000)}`);
+    }
+  }
+
+  const statuses = (report: CheckReportJson) => Object.fromEntries(report.scenarios.map((s) => [s.id, s.status]));
+  const scenario = (report: CheckReportJson, id: string) => report.scenarios.find((s) => s.id === id)!;
+
+  it("render-supabase with SECURE_SSL_REDIRECT and no SECURE_PROXY_SSL_HEADER: the redirect loop fails, with the 301 as evidence", async () => {
+    const copy = await fixture("render-supabase");
+    const result = await check(copy, ["-e", "SECURE_SSL_REDIRECT=true", "-e", "TRUST_X_FORWARDED_PROTO=false", "--only", "ssl-redirect-loop,allowed-hosts,start-command", "-o", "json"]);
+    const report = json(result);
+    expect(result.code, result.stderr.slice(-2000)).toBe(1);
+    expect(report.ok).toBe(false);
+    expect(statuses(report)).toEqual({ "start-command": "pass", "ssl-redirect-loop": "fail", "allowed-hosts": "pass" });
+    const loop = scenario(report, "ssl-redirect-loop");
+    expect(loop.summary).toMatch(/GET \/ over HTTPS answers 301 to https:\/\/render-supabase\.onrender\.com\//);
+    expect(loop.evidence.join("\n")).toMatch(/GET \/ → 301 .*Location: https:\/\/render-supabase\.onrender\.com\//);
+    expect(loop.evidence.join("\n")).toMatch(/app: .*"GET \/ HTTP\/1\.1" 301/);
+    expect(loop.fix).toContain('SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")');
+    expect(scenario(report, "start-command").evidence.join("\n")).toMatch(/command -v gunicorn → \/\S+\/gunicorn/);
+    expect(report.project).toBe(`${copy.project}-check`);
+  });
+
+  it("render-supabase without its public host in ALLOWED_HOSTS: allowed-hosts fails with Django's line, in JUnit", async () => {
+    const copy = await fixture("render-supabase");
+    const result = await check(copy, ["-e", "ALLOWED_HOSTS=example.com", "-e", "ALLOW_RENDER_EXTERNAL_HOSTNAME=false", "--only", "allowed-hosts", "-o", "junit"]);
+    expect(result.code, result.stderr.slice(-2000)).toBe(1);
+    expect(XMLValidator.validate(result.stdout)).toBe(true);
+    const doc = new XMLParser({ ignoreAttributes: false, isArray: (name) => name === "testcase" }).parse(result.stdout);
+    const suite = doc.testsuites.testsuite;
+    expect(suite["@_tests"]).toBe("1");
+    expect(suite["@_failures"]).toBe("1");
+    const [testcase] = suite.testcase;
+    expect(testcase["@_classname"]).toBe("prodlike.check");
+    expect(testcase["@_name"]).toBe("allowed-hosts");
+    expect(testcase.failure["@_message"]).toContain("answers 400 Bad Request");
+    expect(testcase.failure["#text"]).toContain("GET / → 400");
+    expect(testcase.failure["#text"]).toContain("Invalid HTTP_HOST header: 'render-supabase.onrender.com'");
+    expect(testcase.failure["#text"]).toContain("RENDER_EXTERNAL_HOSTNAME");
+  });
+
+  it("render-supabase without gunicorn in requirements.txt: start-command explains the failed start, the rest are not run", async () => {
+    const copy = await fixture("render-supabase");
+    const requirements = join(copy.dir, "requirements.txt");
+    await writeFile(requirements, (await readFile(requirements, "utf8")).replace(/^gunicorn==.*\n/m, ""));
+    const result = await check(copy, ["--only", "start-command,allowed-hosts", "-o", "json"]);
+    const report = json(result);
+    expect(result.code).toBe(1);
+    expect(report.startError).toMatch(/gunicorn/);
+    expect(statuses(report)).toEqual({ "start-command": "fail", "allowed-hosts": "skip" });
+    const start = scenario(report, "start-command");
+    expect(start.evidence).toContain("start command (Procfile web): gunicorn config.wsgi");
+    expect(start.evidence.join("\n")).toMatch(/app: bash: (line 1: )?(exec: )?gunicorn: (command )?not found/);
+    expect(start.fix).toMatch(/add gunicorn to requirements\.txt/);
+    expect(scenario(report, "allowed-hosts").summary).toMatch(/^not run: the app did not start/);
+  });
+
+  it("render-blueprint as written (WhiteNoise, collectstatic, proxy header): every HTTP scenario passes, exit 0", async () => {
+    const copy = await fixture("render-blueprint");
+    const result = await check(copy, ["--only", "start-command,ssl-redirect-loop,allowed-hosts,static-files", "-v"]);
+    expect(result.code, `${result.stdout}\n${result.stderr.slice(-3000)}`).toBe(0);
+    expect(result.stdout).toMatch(/^PASS {2}start-command/m);
+    expect(result.stdout).toMatch(/^PASS {2}ssl-redirect-loop/m);
+    expect(result.stdout).toMatch(/^PASS {2}allowed-hosts/m);
+    expect(result.stdout).toMatch(/^PASS {2}static-files +1 static file\(s\) linked from the front page are served/m);
+    expect(result.stdout).toMatch(/GET \/static\/css\/site\.[0-9a-f]+\.css → 200/);
+    expect(result.stdout).toMatch(/endpoints: \/ \/healthz\//);
+    expect(result.stdout).toMatch(/4 passed, 0 failed, 0 skipped/);
+  });
+
+  it("render-blueprint whose build skips collectstatic: static-files fails with the missing manifest", async () => {
+    const copy = await fixture("render-blueprint");
+    const build = join(copy.dir, "build.sh");
+    await writeFile(build, (await readFile(build, "utf8")).replace(/^python manage\.py collectstatic.*\n/m, ""));
+    const result = await check(copy, ["--only", "static-files", "-o", "json", "--output-file", join(copy.dir, "report.json")]);
+    expect(result.code, result.stderr.slice(-2000)).toBe(1);
+    // --output-file: the report in the file, the text report on stdout.
+    expect(result.stdout).toMatch(/^FAIL {2}static-files/m);
+    const report = CheckReportJsonSchema.parse(JSON.parse(await readFile(join(copy.dir, "report.json"), "utf8")));
+    const files = scenario(report, "static-files");
+    expect(files.status).toBe("fail");
+    expect(files.evidence.join("\n")).toContain("GET / → 500");
+    expect(files.evidence.join("\n")).toMatch(/app: .*Missing staticfiles manifest entry for 'css\/site\.css'/);
+    expect(files.fix).toContain("collectstatic");
+  });
+
+  it("an unknown scenario id is a usage error (exit 2) that lists the scenarios, before any container starts", async () => {
+    const copy = await fixture("render-supabase");
+    const result = await check(copy, ["--only", "no-such-scenario"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/no scenario "no-such-scenario": the scenarios are .*ssl-redirect-loop/);
+  });
+});
