@@ -1,5 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { describeProbe, exercise, isServerError, matchingLines } from "./exercise.js";
+import { WorkerKills } from "../services/app.js";
+import { describeProbe, exercise, isServerError } from "./exercise.js";
 import type { Probe, Scenario, ScenarioContext, ScenarioVerdict } from "./scenario.js";
 
 export const FIX =
@@ -11,7 +12,6 @@ export const WARN_SHARE = 0.8;
 const MB = 1024 * 1024;
 /** The app instance pairs the kernel's OOM event with gunicorn's line within 2 s. */
 const OOM_REPORT_MS = 2_500;
-const OOM_LINE = /Perhaps out of memory\?|was sent SIGKILL/;
 
 /**
  * The container's memory cgroup, read from inside (both cgroup versions): the same numbers
@@ -35,19 +35,13 @@ fi
 `;
 
 /**
- * gunicorn's SIGKILL lines in the window, less those of workers it killed itself after a
- * WORKER TIMEOUT (anywhere in the log): those are not the kernel's doing.
+ * gunicorn's lines about workers the kernel killed, among the `window`'s (at most three): its
+ * SIGKILL line after a WORKER TIMEOUT of the same pid (earlier in `whole`) is its own kill.
  */
-export function splitKills(window: readonly string[], whole: readonly string[]): { oomLines: string[]; timedOut: number } {
-  const timedOutPids = new Set([...whole.join("\n").matchAll(/WORKER TIMEOUT \(pid:(\d+)\)/g)].map((m) => m[1]));
-  const oomLines: string[] = [];
-  let timedOut = 0;
-  for (const line of matchingLines(window, [OOM_LINE], 20)) {
-    const pid = /\(pid:(\d+)\)/.exec(line)?.[1];
-    if (pid && timedOutPids.has(pid)) timedOut++;
-    else if (oomLines.length < 3) oomLines.push(line);
-  }
-  return { oomLines, timedOut };
+export function oomKillLines(window: readonly string[], whole: readonly string[]): string[] {
+  const kills = new WorkerKills();
+  const killed = new Set(whole.filter((line) => kills.oomKilled(line) !== undefined));
+  return window.filter((line) => killed.has(line)).slice(0, 3);
 }
 
 export interface MemoryReading {
@@ -150,16 +144,15 @@ export const memoryLimit: Scenario = {
     } catch (err) {
       readError = err instanceof Error ? err.message : String(err);
     }
-    const { oomLines, timedOut } = splitKills(context.appLogsSince(since), context.appLogsSince(0));
     return memoryVerdict({
       reading,
       readError,
       planMemoryMb: description.app.limits.memoryMb,
       plan: description.app.plan,
-      // gunicorn says "Perhaps out of memory?" for any SIGKILL, also the one after WORKER TIMEOUT.
-      oomKills: Math.max(oomKillsBefore, stack.app.oomKills - timedOut),
+      // The app instance leaves out gunicorn's own kills of timed-out workers.
+      oomKills: stack.app.oomKills,
       oomKillsBefore,
-      oomLines,
+      oomLines: oomKillLines(context.appLogsSince(since), context.appLogsSince(0)),
       probes,
     });
   },

@@ -58,6 +58,37 @@ export function parseWorkerOom(line: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/**
+ * gunicorn's arbiter, before it kills a worker stuck past `--timeout`: "WORKER TIMEOUT (pid:N)".
+ * The same "was sent SIGKILL! Perhaps out of memory?" line follows that kill, so it is no OOM.
+ */
+const WORKER_TIMEOUT = /WORKER TIMEOUT \(pid:(\d+)\)/;
+
+export function parseWorkerTimeout(line: string): number | undefined {
+  const match = WORKER_TIMEOUT.exec(line);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Reads the arbiter's lines in order and says which SIGKILL lines mean the kernel's OOM killer:
+ * those not preceded by a WORKER TIMEOUT of the same pid.
+ */
+export class WorkerKills {
+  readonly #timedOut = new Set<number>();
+
+  /** The pid the kernel killed, when this line says so. */
+  oomKilled(line: string): number | undefined {
+    const timedOut = parseWorkerTimeout(line);
+    if (timedOut !== undefined) {
+      this.#timedOut.add(timedOut);
+      return undefined;
+    }
+    const pid = parseWorkerOom(line);
+    if (pid === undefined) return undefined;
+    return this.#timedOut.delete(pid) ? undefined : pid;
+  }
+}
+
 /** How long the kernel's OOM event and gunicorn's line about it count as one incident. */
 const OOM_PAIRING_MS = 2_000;
 const RESTART_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000] as const;
@@ -261,11 +292,12 @@ export class AppInstance {
       this.#unwatch.push(await this.#watchEvents(container));
       // Follow after start (a follow on a created container ends at once); it replays from the start.
       await container.start();
+      const kills = new WorkerKills();
       this.#unwatch.push(
         await followLogs(this.#docker, container, (line) => {
           this.#log.info(line);
           this.#record(container.id, line);
-          const pid = parseWorkerOom(line);
+          const pid = kills.oomKilled(line);
           if (pid !== undefined) this.#workerOom(pid);
         }),
       );

@@ -49,12 +49,10 @@ async function start(fixture: string, setup: Setup): Promise<Running> {
   };
 }
 
-async function check(running: Running, scenario: Scenario): Promise<ScenarioVerdict & { ms: number }> {
+async function check(running: Running, scenario: Scenario): Promise<ScenarioVerdict> {
   expect(scenario.applies(running.stack.description)).toBe(true);
   await running.stack.links.reset();
-  const started = performance.now();
-  const verdict = await scenario.run(running.context);
-  return { ...verdict, ms: performance.now() - started };
+  return scenario.run(running.context);
 }
 
 describe("render-supabase, buggy: psycopg 3 preparing, CONN_MAX_AGE=600 without health checks, 4 threads over a limit of 2", () => {
@@ -76,7 +74,6 @@ describe("render-supabase, buggy: psycopg 3 preparing, CONN_MAX_AGE=600 without 
     expect(verdict.evidence.some((l) => /^GET \/auth\/health\/ → 200 in \d+ ms \(warm\)$/.test(l))).toBe(true);
     expect(verdict.evidence.some((l) => /^GET \/auth\/health\/ → 500 in \d+ ms after 11 min idle$/.test(l))).toBe(true);
     expect(verdict.evidence.at(-1)).toMatch(/^OperationalError: .*SSL connection has been closed unexpectedly$/);
-    expect(verdict.ms).toBeLessThan(10_000);
   });
 
   it("max-client-connections fails with Supavisor's limit error once 4 threads meet a limit of 2", async () => {
@@ -110,7 +107,6 @@ describe("render-supabase, fixed: psycopg 3 with Django's defaults, CONN_HEALTH_
     expect(verdict.status, verdict.evidence.join("\n")).toBe("pass");
     expect(verdict.evidence).toContain("db link: 1 connection held open by the app going into the idle span");
     expect(verdict.evidence.some((l) => /^GET \/auth\/health\/ → 200 in \d+ ms after 11 min idle$/.test(l))).toBe(true);
-    expect(verdict.ms).toBeLessThan(10_000);
   });
 
   it("max-client-connections passes under the profile's 200", async () => {
@@ -139,7 +135,6 @@ describe("render-neon-upstash-cloudinary, buggy: CONN_HEALTH_CHECKS=false, 2 wor
     expect(verdict.summary).toMatch(/^Neon style: GET \/\S* answered 500 after 6 min idle/);
     expect(verdict.evidence[0]).toBe("Neon style: idle connections dropped after 5 min (compute suspend: FATAL 57P01 terminating connection due to administrator command)");
     expect(verdict.evidence.at(-1)).toMatch(/^OperationalError: /);
-    expect(verdict.ms).toBeLessThan(10_000);
   });
 
   it("max-client-connections fails with PgBouncer's max_client_conn error", async () => {
@@ -167,7 +162,6 @@ describe("render-neon-upstash-cloudinary, fixed (as shipped: CONN_HEALTH_CHECKS=
     const verdict = await check(running!, poolerIdleDrop);
     expect(verdict.status, verdict.evidence.join("\n")).toBe("pass");
     expect(verdict.summary).toMatch(/^Neon style: .* still answered after 6 min idle/);
-    expect(verdict.ms).toBeLessThan(10_000);
   });
 
   it("max-client-connections passes under Neon's 10,000", async () => {

@@ -42,7 +42,6 @@ describe("runtime scenarios on render-neon-upstash-cloudinary (fixed)", () => {
     expect(verdict.status).toBe("pass");
     expect(verdict.evidence[0]).toBe("gunicorn: timeout 120 s, 2 worker(s) × 4 thread(s), gthread");
     expect(verdict.evidence[1]).toBe("database latency added: 2 ms per round trip (Render frankfurt → database eu-central-1: same region)");
-    expect(verdict.durationMs).toBeLessThan(15_000);
   });
 
   it("memory-limit passes with the peak under 512 MB", async () => {
@@ -58,14 +57,12 @@ describe("runtime scenarios on render-neon-upstash-cloudinary (fixed)", () => {
     expect(verdict.evidence[0]).toBe("default storage: cloudinary_storage.storage.MediaCloudinaryStorage (not on the local disk)");
     expect(verdict.evidence[1]).toMatch(/^saved media\/prodlike-check\/wake-probe-\w+: exists\(\) → True$/);
     expect(verdict.evidence.at(-1)).toMatch(/^removed media\/prodlike-check\/wake-probe-\w+ again$/);
-    expect(verdict.durationMs).toBeLessThan(10_000);
   });
 
   it("cold-start passes within the default 30 s client timeout", async () => {
     const verdict = await s.run(coldStart, ["/"]);
     expect(verdict.status).toBe("pass");
     expect(verdict.evidence[0]).toMatch(/^spun down, then GET \/healthz → 200 in \d+(\.\d)? m?s \(client timeout 30\.0 s\)$/);
-    expect(verdict.durationMs).toBeLessThan(10_000);
   });
 });
 

@@ -54,7 +54,6 @@ describe("runtime scenarios on render-supabase (buggy)", () => {
     // gunicorn answers the aborted request itself (a 500), after about the timeout.
     expect(verdict.evidence).toContainEqual(expect.stringMatching(/^GET \/report\/\?queries=60 → 5\d\d in [5-9]\.\d s$/));
     expect(s.stack.links.db.toxics().map((t) => t.name)).not.toContain("prodlike_check_db_latency");
-    expect(verdict.durationMs).toBeLessThan(20_000);
   });
 
   it("memory-limit fails: 600 MB in a 512 MB plan is an OOM kill, with gunicorn's line", async () => {
@@ -73,7 +72,6 @@ describe("runtime scenarios on render-supabase (buggy)", () => {
     expect(verdict.evidence[0]).toMatch(/^default storage: django\.core\.files\.storage\.filesystem\.FileSystemStorage, MEDIA_ROOT \/opt\/render\/project\/src\/media/);
     expect(verdict.evidence[1]).toMatch(/^saved prodlike-check\/wake-probe-\w+\.png: exists\(\) → True$/);
     expect(verdict.evidence[2]).toMatch(/fresh container .*: exists\(\) → False$/);
-    expect(verdict.durationMs).toBeLessThan(10_000);
   });
 
   it("cold-start fails: the wake (boot with migrate) takes longer than a 2 s client", async () => {
@@ -83,7 +81,6 @@ describe("runtime scenarios on render-supabase (buggy)", () => {
     expect(verdict.evidence[0]).toMatch(/^spun down, then GET \/ → no answer \(no answer within 2000 ms\) after 2\.\d s \(client timeout 2\.0 s\)$/);
     expect(verdict.evidence).toContainEqual(expect.stringMatching(/^the instance was ready \d+\.\d s after the request$/));
     expect(verdict.evidence).toContainEqual(expect.stringMatching(/^the boot ran: .*(No migrations to apply|Operations to perform)/));
-    expect(verdict.durationMs).toBeLessThan(10_000);
     // The stack serves again for whatever runs next.
     expect((await s.stack.fetch("/")).status).toBe(200);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { memoryVerdict, parseCgroupMemory, splitKills, type MemoryFacts } from "../../../src/scenarios/memory-limit.js";
+import { memoryVerdict, parseCgroupMemory, oomKillLines, type MemoryFacts } from "../../../src/scenarios/memory-limit.js";
 
 const MB = 1024 * 1024;
 
@@ -73,9 +73,10 @@ describe("memoryVerdict", () => {
   });
 });
 
-describe("splitKills", () => {
-  it("does not count a worker gunicorn killed after WORKER TIMEOUT as out of memory", () => {
+describe("oomKillLines", () => {
+  it("leaves out the kill of a worker gunicorn timed out itself, also when the timeout came before the window", () => {
     const whole = ["[7] [CRITICAL] WORKER TIMEOUT (pid:9)", "[7] [ERROR] Worker (pid:9) was sent SIGKILL! Perhaps out of memory?", "[7] [ERROR] Worker (pid:23) was sent SIGKILL! Perhaps out of memory?"];
-    expect(splitKills(whole.slice(1), whole)).toEqual({ oomLines: ["[7] [ERROR] Worker (pid:23) was sent SIGKILL! Perhaps out of memory?"], timedOut: 1 });
+    expect(oomKillLines(whole.slice(1), whole)).toEqual(["[7] [ERROR] Worker (pid:23) was sent SIGKILL! Perhaps out of memory?"]);
+    expect(oomKillLines(whole.slice(0, 2), whole)).toEqual([]);
   });
 });
