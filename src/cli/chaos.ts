@@ -83,7 +83,7 @@ Examples:
     });
   chaos
     .command("reset")
-    .description("remove every toxic from every link (or one link)")
+    .description("back to production: remove the toxics you added from every link (or one); the profile's own (pooler idle drop, Neon suspend) stay")
     .argument("[link]", "db | redis")
     .option("-C, --dir <dir>", "the project folder", ".")
     .action(async (link: string | undefined, flags: { dir: string }) => {

@@ -72,7 +72,7 @@ export class LinkSet {
     return this.get(linkName).connections();
   }
 
-  /** Remove every toxic from one link, or from all of them. */
+  /** One link, or all of them, back to the profile's toxics (added faults removed). */
   async reset(linkName?: string): Promise<void> {
     const links = linkName === undefined ? [...this.#links.values()] : [this.get(linkName)];
     await Promise.all(links.map((link) => link.reset()));

@@ -156,9 +156,13 @@ export class Link {
     await Promise.all(removals);
   }
 
-  /** Remove every toxic. */
+  /**
+   * Back to production: every toxic added since the start goes, the profile's own (the pooler's
+   * idle drop, Neon's suspend) are put back as they were configured.
+   */
   async reset(): Promise<void> {
     for (const name of [...this.#toxics.keys()]) await this.removeToxic(name);
+    for (const toxic of this.#initialToxics) this.addToxic(toxic);
   }
 
   stop(): Promise<void> {

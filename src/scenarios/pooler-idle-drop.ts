@@ -105,7 +105,7 @@ export function idleVerdict(input: {
 
 async function run(context: ScenarioContext): Promise<ScenarioVerdict> {
   const link = context.stack.links.db;
-  // `links.reset()` between scenarios removes the profile's idle toxic too: put it back for this run.
+  // The profile's idle toxic, unless someone removed it by name: then this run adds it back for itself.
   let style = idleStyleOf(link.toxics());
   let added: string | undefined;
   if (!style) {

@@ -7,10 +7,10 @@ import { cleanup, client, disposers, echoServer } from "./helpers.js";
 
 afterEach(cleanup);
 
-async function setup() {
+async function setup(toxics?: unknown[]) {
   const echo = await echoServer();
   const clock = new VirtualClock();
-  const link = await new Link({ name: "db", upstream: { host: "127.0.0.1", port: echo.port }, clock }).start();
+  const link = await new Link({ name: "db", upstream: { host: "127.0.0.1", port: echo.port }, clock, toxics }).start();
   const links = new LinkSet([link]);
   disposers.push(() => links.stop());
   const control = await createControlServer({ links, clock, token: "s3cret" });
@@ -90,5 +90,14 @@ describe("control API", { timeout: 15_000 }, () => {
     expect(clock.now() - before).toBeGreaterThanOrEqual(960_000);
     expect((await call("POST", "/clock/advance", { ms: 1000 })).json.advancedMs).toBe(1000);
     expect((await call("POST", "/clock/advance", { duration: "soon" })).status).toBe(400);
+  });
+
+  it("resets to the profile: added toxics go, the production ones stay", async () => {
+    const { link, call } = await setup([{ type: "timeout", name: "pooler_idle", attributes: { timeout: 600_000 } }]);
+    link.addToxic({ type: "latency", name: "slow" });
+    await link.removeToxic("pooler_idle");
+    expect(link.toxics().map((t) => t.name)).toEqual(["slow"]);
+    expect((await call("POST", "/reset")).status).toBe(204);
+    expect(link.toxics().map((t) => [t.name, t.type, t.attributes.timeout])).toEqual([["pooler_idle", "timeout", 600_000]]);
   });
 });
