@@ -26,7 +26,7 @@ export function startWatch(options: {
   description: StackDescription;
   edge: Edge;
   hooks: DeployHooks;
-  app: Pick<AppInstance, "answers" | "start">;
+  app: Pick<AppInstance, "answers" | "start" | "statusOf">;
   logger: Logger;
 }): Promise<WatchSession> {
   const { docker, description, edge, hooks, app, logger } = options;
@@ -43,6 +43,8 @@ export function startWatch(options: {
     reresolve: hooks.reresolve,
     hold: (fn) => edge.hold(fn),
     probe: () => app.answers(),
+    status: (path) => app.statusOf(path),
+    publicHost: description.app.publicHost,
     // A fresh container of the image with the last good files (the failed ones never got in).
     recover: async () => {
       await app.start();

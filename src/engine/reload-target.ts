@@ -1,5 +1,4 @@
-// The one file of src/watch that talks to Docker; it belongs in src/engine (the only dockerode
-// importer) and is kept here until the stack wires watch mode.
+// The reloader's target on the real engine: the app container, through dockerode.
 import { PassThrough } from "node:stream";
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
@@ -7,11 +6,26 @@ import { APP_SOURCE_DIR } from "./app-build.js";
 import type { Docker } from "./docker.js";
 import { ProdlikeError, tailLines } from "../errors.js";
 import { silentLogger } from "../logger.js";
-import { applyFiles, type ApplyResult, type SyncFile } from "../watch/apply-files.js";
+import { applyFiles, restoreFiles, type ApplyResult, type SyncFile } from "../watch/apply-files.js";
 import type { CommandResult, ReloadTarget } from "../watch/target.js";
 
 /** The app's trust bundle (made by its start command), for commands that reach the TLS links. */
 const TRUST = "if [ -f /tmp/prodlike-ca-bundle.crt ]; then export SSL_CERT_FILE=/tmp/prodlike-ca-bundle.crt REQUESTS_CA_BUNDLE=/tmp/prodlike-ca-bundle.crt; fi;";
+
+/** A path no app routes: Django answers it 404 once its URLconf, views and middleware import. */
+const LOAD_CHECK_PATH = "/prodlike-reload-check/";
+
+/** The load check's request, made in the app's Python with Django's test client: the exception comes out whole. */
+function explainScript(host: string): string {
+  return [
+    "import traceback",
+    "from django.test import Client",
+    "try:",
+    `    Client(raise_request_exception=True).get(${JSON.stringify(LOAD_CHECK_PATH)}, HTTP_HOST=${JSON.stringify(host)}, secure=True)`,
+    "except Exception:",
+    "    traceback.print_exc()",
+  ].join("\n");
+}
 
 export interface DockerReloadTargetOptions {
   /** The project directory on the host. */
@@ -30,6 +44,10 @@ export interface DockerReloadTargetOptions {
   readonly hold?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Whether the app answers HTTP (any status): new workers loaded the code. */
   readonly probe?: () => Promise<boolean>;
+  /** The status the app answers for a path (asked directly, with the public Host); null: no answer. */
+  readonly status?: (path: string) => Promise<number | null>;
+  /** The Host the app is asked with when a load failure is explained in-process. */
+  readonly publicHost?: string;
   /** Bring the app back (a fresh container of the last good version) after a reload took it down. */
   readonly recover?: () => Promise<void>;
   /** Longest wait for gunicorn to boot new workers after SIGHUP. Default 15 s. */
@@ -53,6 +71,21 @@ export class DockerReloadTarget implements ReloadTarget {
 
   applyFiles(files: readonly SyncFile[], remove: readonly string[], options: { readonly check: boolean }): Promise<ApplyResult> {
     return applyFiles((cmd, run) => this.runInApp(cmd, run), files, remove, options);
+  }
+
+  async codeLoads(): Promise<boolean | null> {
+    if (!this.#options.status) return null;
+    const status = await this.#options.status(LOAD_CHECK_PATH);
+    return status === null ? null : status < 500;
+  }
+
+  async explainLoadFailure(): Promise<string> {
+    const result = await this.runInApp(["python", "manage.py", "shell", "-c", explainScript(this.#options.publicHost ?? "localhost")]);
+    return result.output;
+  }
+
+  restoreFiles(): Promise<void> {
+    return restoreFiles((cmd) => this.runInApp(cmd));
   }
 
   async reloadGracefully(): Promise<void> {

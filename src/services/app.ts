@@ -438,20 +438,31 @@ export class AppInstance {
     return this.#port === undefined ? Promise.resolve(false) : this.#probe(this.#port, false);
   }
 
+  /**
+   * The status the running instance answers for `path`, asked directly (not through the edge)
+   * with the public Host and Render's https header; null when it does not answer.
+   */
+  statusOf(path: string): Promise<number | null> {
+    return this.#port === undefined ? Promise.resolve(null) : this.#status(this.#port, path);
+  }
+
   /** Any HTTP answer means gunicorn serves; with a health path, it must be 2xx/3xx. */
-  #probe(port: number, strict = this.#options.healthCheckPath !== null): Promise<boolean> {
-    const path = this.#options.healthCheckPath ?? "/";
+  async #probe(port: number, strict = this.#options.healthCheckPath !== null): Promise<boolean> {
+    const status = await this.#status(port, this.#options.healthCheckPath ?? "/");
+    return status !== null && (!strict || (status >= 200 && status < 400));
+  }
+
+  #status(port: number, path: string): Promise<number | null> {
     return new Promise((resolve) => {
       const req = request(
         { host: "127.0.0.1", port, path, timeout: 5000, headers: { host: this.#options.publicHost, "x-forwarded-proto": "https" } },
         (res) => {
           res.resume();
-          const status = res.statusCode ?? 0;
-          resolve(!strict || (status >= 200 && status < 400));
+          resolve(res.statusCode ?? null);
         },
       );
       req.on("timeout", () => req.destroy());
-      req.on("error", () => resolve(false));
+      req.on("error", () => resolve(null));
       req.end();
     });
   }

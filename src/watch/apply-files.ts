@@ -19,9 +19,16 @@ export interface ApplyResult {
 }
 
 /**
+ * Where the app's previous versions of the files of the last apply are kept, so that a change
+ * that compiles but does not load can be taken back (`restoreFiles`).
+ */
+export const LAST_GOOD_DIR = "/tmp/prodlike-last-good";
+
+/**
  * Runs in the app's folder, reading JSON on stdin: compiles every changed .py file the way
- * py_compile does, and only if all compile, writes the files (atomically, with their mtimes)
- * and deletes the removed ones. One process for check and copy keeps a reload short.
+ * py_compile does, and only if all compile, keeps the current versions in LAST_GOOD_DIR, writes
+ * the files (atomically, with their mtimes) and deletes the removed ones. One process for
+ * check, backup and copy keeps a reload short.
  */
 const APPLY_SCRIPT = `
 import base64, json, os, sys, tempfile
@@ -38,6 +45,17 @@ for item in job["files"]:
     except ValueError as e:
         problems.append({"path": item["path"], "line": None, "column": None, "message": "ValueError: " + str(e), "text": ""})
 if not problems:
+    import shutil
+    shutil.rmtree(job["backup"], ignore_errors=True)
+    os.makedirs(job["backup"])
+    kept = []
+    for i, path in enumerate([item["path"] for item in job["files"]] + job["remove"]):
+        existed = os.path.isfile(path)
+        if existed:
+            shutil.copy2(path, os.path.join(job["backup"], str(i)))
+        kept.append({"path": path, "existed": existed})
+    with open(os.path.join(job["backup"], "kept.json"), "w") as out:
+        json.dump(kept, out)
     for item in job["files"]:
         folder = os.path.dirname(item["path"]) or "."
         os.makedirs(folder, exist_ok=True)
@@ -70,10 +88,38 @@ export async function applyFiles(
     check: options.check,
     files: files.map((f) => ({ path: f.path, data: f.data.toString("base64"), mode: f.mode & 0o777, mtime: f.mtime })),
     remove,
+    backup: LAST_GOOD_DIR,
   };
   // -I: no user site, no env-driven imports; the script needs only the standard library.
   const result = await runInApp(["python", "-I", "-c", APPLY_SCRIPT], { stdin: JSON.stringify(job) });
   const line = result.output.split("\n").find((l) => l.startsWith("PRODLIKE-APPLY "));
   if (!line) return { ran: false, problems: [], output: result.output };
   return { ran: true, problems: JSON.parse(line.slice("PRODLIKE-APPLY ".length)) as SyntaxProblem[], output: result.output };
+}
+
+/** Puts back the files LAST_GOOD_DIR kept (and deletes those that did not exist then). */
+const RESTORE_SCRIPT = `
+import json, os, sys
+backup = sys.argv[1]
+with open(os.path.join(backup, "kept.json")) as f:
+    kept = json.load(f)
+for i, item in enumerate(kept):
+    if item["existed"]:
+        os.replace(os.path.join(backup, str(i)), item["path"])
+    else:
+        try:
+            os.remove(item["path"])
+        except FileNotFoundError:
+            pass
+os.remove(os.path.join(backup, "kept.json"))
+print("PRODLIKE-RESTORED " + str(len(kept)))
+`;
+
+/**
+ * Take back the last `applyFiles`: the app's files as they were before it. Their old mtimes
+ * differ from those of the bytecode the new versions left, so Python compiles them again.
+ */
+export async function restoreFiles(runInApp: (cmd: readonly string[]) => Promise<CommandResult>): Promise<void> {
+  const result = await runInApp(["python", "-I", "-c", RESTORE_SCRIPT, LAST_GOOD_DIR]);
+  if (!result.output.includes("PRODLIKE-RESTORED ")) throw new Error(`could not put back the last good files: ${result.output.trim()}`);
 }

@@ -1,7 +1,7 @@
 import { coalesceChanges, type FileChange } from "./changes.js";
 
 export interface BatcherOptions {
-  /** Quiet time that ends a batch. Default 150 ms. */
+  /** Quiet time that ends a batch. Default 60 ms. */
   readonly quietMs?: number;
   /** Longest a batch may grow while events keep coming (a long `git checkout`). Default 1000 ms. */
   readonly maxWaitMs?: number;
@@ -21,7 +21,7 @@ export class ChangeBatcher {
   #deadline: NodeJS.Timeout | undefined;
 
   constructor(options: BatcherOptions) {
-    this.#quietMs = options.quietMs ?? 150;
+    this.#quietMs = options.quietMs ?? 60;
     this.#maxWaitMs = Math.max(options.maxWaitMs ?? 1000, this.#quietMs);
     this.#onBatch = options.onBatch;
   }

@@ -16,7 +16,7 @@ export { IGNORED_DIRS, IgnoreRules, type IgnoreRulesOptions } from "./ignore-rul
 export { ProjectWatcher, type WatcherOptions } from "./watcher.js";
 export type { CommandResult, ReloadTarget } from "./target.js";
 export { formatSyntaxProblem, type SyntaxProblem } from "./syntax-check.js";
-export { applyFiles, type ApplyResult, type SyncFile } from "./apply-files.js";
+export { applyFiles, restoreFiles, type ApplyResult, type SyncFile } from "./apply-files.js";
 export { locateMigration, locateRequirement, locateTraceback, type FailureLocation } from "./failure-location.js";
 export { Reloader, createReloader, type ReloaderOptions, type ReloadOutcome } from "./reloader.js";
 export { WatchSession, watchAndReload, type WatchAndReloadOptions } from "./watch-and-reload.js";

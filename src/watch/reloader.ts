@@ -165,6 +165,26 @@ export class Reloader {
     }
   }
 
+  /**
+   * The new code compiles and the workers booted, but it does not load (an import that fails
+   * in a view, a URLconf that raises): as Render keeps the old deploy when the new one fails,
+   * the previous files go back and gunicorn reloads them. Throws with the traceback.
+   */
+  async #takeBack(plan: ReloadPlan): Promise<never> {
+    const { target } = this.#options;
+    const why = (await target.explainLoadFailure?.().catch((err: unknown) => String(err))) ?? "";
+    if (target.restoreFiles) {
+      await target.restoreFiles();
+      await target.reloadGracefully();
+    }
+    const location = locateTraceback(why, target.appDir ?? this.#options.dir);
+    throw new ActionFailure(
+      `after the reload every request answers 500: the new code does not load (${plan.cause.slice(0, 3).join(", ")}${plan.cause.length > 3 ? ", …" : ""}). ` +
+        (why.trim() ? `The same request made in the app says:\n${tailLines(why, 15)}` : "The app's log may say why."),
+      location ?? undefined,
+    );
+  }
+
   async #perform(plan: ReloadPlan): Promise<void> {
     const { target } = this.#options;
     switch (plan.action) {
@@ -177,6 +197,8 @@ export class Reloader {
       case "sync-reload": {
         const files = await this.#readFiles(plan.copy);
         await target.hold(async () => {
+          // Only a version that loads now can be told apart from one that does not.
+          const loadedBefore = (await target.codeLoads?.()) === true;
           const result = await target.applyFiles(files, plan.remove, { check: this.#options.checkSyntax !== false });
           if (!result.ran) throw new ActionFailure(`could not copy the changed files into the app. Its output:\n${tailLines(result.output, 15)}`);
           const [first] = result.problems;
@@ -192,6 +214,7 @@ export class Reloader {
             const message = err instanceof Error ? err.message : String(err);
             throw new ActionFailure(message, locateTraceback(message, target.appDir ?? this.#options.dir) ?? undefined);
           });
+          if (loadedBefore && (await target.codeLoads?.()) === false) await this.#takeBack(plan);
         });
         for (const file of files) this.#applied.set(file.path, file);
         for (const path of plan.remove) this.#applied.set(path, null);

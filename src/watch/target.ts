@@ -37,4 +37,14 @@ export interface ReloadTarget {
   reresolve(): Promise<void>;
   /** Run `fn` while the edge holds incoming requests (as during a deploy), then let them through. */
   hold<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Whether the running code loads: a request for a path no route matches gets an answer
+   * other than a 5xx (the URLconf, the views it imports and the middleware all import; Django
+   * imports them at the first request, not at boot). null when the app did not answer.
+   */
+  codeLoads?(): Promise<boolean | null>;
+  /** Why the code does not load: the traceback of that request made in-process. */
+  explainLoadFailure?(): Promise<string>;
+  /** Put back the files of the last `applyFiles` as they were before it. */
+  restoreFiles?(): Promise<void>;
 }

@@ -10,7 +10,7 @@ export interface WatcherOptions extends IgnoreRulesOptions {
   /** The project directory (absolute). */
   readonly dir: string;
   readonly onBatch: (changes: FileChange[]) => void;
-  /** Quiet time that ends a batch. Default 150 ms. */
+  /** Quiet time that ends a batch. Default 60 ms. */
   readonly quietMs?: number;
   /** Longest a batch may grow. Default 1000 ms. */
   readonly maxWaitMs?: number;

@@ -58,6 +58,71 @@ describe("watch and reload under prodlike up", () => {
     await expect.poll(async () => (await heading()).h1, { timeout: 20_000 }).toBe("fixed");
   });
 
+  /** What up.log said, message by message (it is JSON lines). */
+  async function messages(): Promise<string[]> {
+    const log = await readFile(join(stack!.fixture.dir, ".prodlike", "up.log"), "utf8");
+    return log
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => String((JSON.parse(line) as { msg?: unknown }).msg ?? ""));
+  }
+
+  /** The failures reported so far ("<action> failed ...; the last good version keeps serving"). */
+  async function failures(): Promise<string[]> {
+    return (await messages()).filter((msg) => /^\S+ failed.*; the last good version keeps serving/.test(msg));
+  }
+
+  /** Poll the front page until `done` says so; every answer in between must be a 200. */
+  async function pollWhile(done: () => Promise<boolean>, timeoutMs: number): Promise<number[]> {
+    const statuses: number[] = [];
+    const deadline = Date.now() + timeoutMs;
+    while (!(await done())) {
+      if (Date.now() > deadline) throw new Error(`not done within ${timeoutMs} ms; statuses so far: ${statuses.join(",")}`);
+      statuses.push((await heading()).status);
+    }
+    return statuses;
+  }
+
+  it("takes back a view whose import fails (it compiles, but every request would be a 500), names file and line, recovers on the fix", async () => {
+    const before = (await failures()).length;
+    await edit("from .models import Note\n", "from .models import Note\nimport prodlike_no_such_module\n");
+    const statuses = await pollWhile(async () => (await failures()).length > before, 60_000);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect((await failures()).at(-1)).toMatch(/^sync-reload failed at notes\/views\.py:\d+;/);
+    expect((await failures()).at(-1)).toContain("ModuleNotFoundError: No module named 'prodlike_no_such_module'");
+    expect(await heading()).toEqual({ status: 200, h1: "fixed" });
+
+    await edit("import prodlike_no_such_module\n", "");
+    await edit("<h1>fixed</h1>", "<h1>recovered</h1>");
+    await expect.poll(async () => (await heading()).h1, { timeout: 30_000 }).toBe("recovered");
+  });
+
+  it("serves the reloaded code from a fresh container after sleep and wake", async () => {
+    const dir = stack!.fixture.dir;
+    expect((await runCli(["sleep", dir])).code).toBe(0);
+    expect((await runCli(["wake", dir])).code).toBe(0);
+    expect(await heading()).toEqual({ status: 200, h1: "recovered" });
+  });
+
+  it("keeps the old container serving when a new start command cannot boot, and redeploys on the fix", async () => {
+    const dir = stack!.fixture.dir;
+    const procfile = join(dir, "Procfile");
+    const good = await readFile(procfile, "utf8");
+    const before = (await failures()).length;
+    await writeFile(procfile, good.replace("config.wsgi", "config.no_such_wsgi"));
+    const statuses = await pollWhile(async () => (await failures()).length > before, 120_000);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect((await failures()).at(-1)).toMatch(/^re-resolve failed/);
+    expect(await heading()).toEqual({ status: 200, h1: "recovered" });
+
+    await writeFile(procfile, good);
+    const resolved = async () => (await messages()).filter((msg) => msg.startsWith("re-resolve done in")).length;
+    const doneBefore = await resolved();
+    await expect.poll(resolved, { timeout: 120_000, interval: 500 }).toBe(doneBefore + 1);
+    // A fresh container of the same image, with the files reloaded since it was built.
+    expect(await heading()).toEqual({ status: 200, h1: "recovered" });
+  });
+
   it("runs migrate for a new model and its migration: the table exists", async () => {
     const dir = stack!.fixture.dir;
     await appendFile(join(dir, "notes", "models.py"), "\n\nclass Tag(models.Model):\n    name = models.CharField(max_length=40)\n");

@@ -244,4 +244,34 @@ describe("Reloader", () => {
     await r.idle();
     expect(r.applied.size).toBe(0);
   });
+
+  it("takes back code that compiles but does not load: the old files go back, the error names the frame", async () => {
+    let loads = true;
+    const loading = Object.assign(target, {
+      async codeLoads() {
+        target.calls.push(`loads? ${loads}`);
+        return loads;
+      },
+      async explainLoadFailure() {
+        return 'Traceback (most recent call last):\n  File "/app/blog/views.py", line 3, in <module>\n    import nope\nModuleNotFoundError: No module named \'nope\'\n';
+      },
+      async restoreFiles() {
+        target.calls.push("restore");
+        loads = true;
+      },
+    });
+    const original = loading.reloadGracefully.bind(loading);
+    loading.reloadGracefully = async () => {
+      await original();
+      if (!target.calls.includes("restore")) loads = false; // the new code is in: it does not load
+    };
+    const r = reloader();
+    r.submit([change("blog/views.py")]);
+    await r.idle();
+    expect(target.calls).toEqual(["hold", "loads? true", "sync blog/views.py", "reload", "loads? false", "restore", "reload", "release"]);
+    expect(outcomes).toMatchObject([{ action: "sync-reload", ok: false, location: { file: "blog/views.py", line: 3 } }]);
+    expect(outcomes[0]!.error!.message).toMatch(/^sync-reload failed at blog\/views\.py:3; the last good version keeps serving/);
+    expect(outcomes[0]!.error!.message).toMatch(/No module named 'nope'/);
+    expect(r.applied.size).toBe(0);
+  });
 });
