@@ -186,16 +186,8 @@ export class RunningStack implements AsyncDisposable {
   }
 }
 
-/**
- * Start the stack of the Django project in `dir`: `up("path/to/app", options)` or
- * `up({ dir: "path/to/app", ...options })`.
- */
-export async function up(dirOrOptions: string | (UpOptions & { readonly dir: string }), options: UpOptions = {}): Promise<RunningStack> {
-  if (typeof dirOrOptions !== "string") {
-    const { dir: d, ...rest } = dirOrOptions;
-    return up(d, rest);
-  }
-  const dir = dirOrOptions;
+/** Start the stack of the Django project in `dir` (the public `up` in api.ts wraps this one). */
+export async function up(dir: string, options: UpOptions = {}): Promise<RunningStack> {
   if (options.instance !== undefined) options = { ...options, overrides: { ...options.overrides, projectSuffix: checkInstanceName(options.instance) } };
   // A side stack (an instance, `prodlike check`'s) is owned by its process alone: no state or control file, no one-per-folder rule.
   const sideStack = Boolean(options.overrides?.projectSuffix);
