@@ -121,6 +121,46 @@ describe("prodlike check", () => {
     expect(files.fix).toContain("collectstatic");
   });
 
+  it("render-supabase as shipped (CONN_MAX_AGE=600, media on the local disk), every scenario: the idle drop and the media fail, JUnit for CI", async () => {
+    const copy = await fixture("render-supabase");
+    const xml = join(copy.dir, "prodlike-check.xml");
+    const result = await check(copy, ["-o", "junit", "--output-file", xml]);
+    expect(result.code, `${result.stdout}\n${result.stderr.slice(-3000)}`).toBe(1);
+    const lines = (status: string) => [...result.stdout.matchAll(new RegExp(`^${status} {2}(\\S+)`, "gm"))].map((m) => m[1]).sort();
+    expect(lines("FAIL")).toEqual(["media-ephemeral", "pooler-idle-drop"]);
+    // No Redis and no static files linked from its front page (the skips say so); the rest pass.
+    expect(lines("SKIP")).toEqual(["redis-tls", "static-files", "upstash-limit"]);
+    expect(lines("PASS")).toHaveLength(8);
+    const text = await readFile(xml, "utf8");
+    expect(XMLValidator.validate(text)).toBe(true);
+    const suite = new XMLParser({ ignoreAttributes: false, isArray: (name) => name === "testcase" }).parse(text).testsuites.testsuite;
+    expect([suite["@_tests"], suite["@_failures"], suite["@_skipped"]]).toEqual(["13", "2", "3"]);
+    const failure = (name: string) => suite.testcase.find((t: { "@_name": string }) => t["@_name"] === name).failure;
+    expect(failure("pooler-idle-drop")["@_message"]).toMatch(/^Supabase \(Supavisor\) style: GET \/auth\/health\/ /);
+    expect(failure("pooler-idle-drop")["#text"]).toMatch(/CONN_HEALTH_CHECKS/);
+    expect(failure("media-ephemeral")["#text"]).toMatch(/FileSystemStorage/);
+  });
+
+  it("render-supabase with CONN_HEALTH_CHECKS=true: the idle drop passes", async () => {
+    const copy = await fixture("render-supabase");
+    const result = await check(copy, ["-e", "CONN_HEALTH_CHECKS=true", "--only", "pooler-idle-drop", "-o", "json"]);
+    expect(result.code, result.stderr.slice(-2000)).toBe(0);
+    const drop = scenario(json(result), "pooler-idle-drop");
+    expect(drop.status).toBe("pass");
+    expect(drop.summary, drop.summary).toMatch(/^Supabase \(Supavisor\) style: \/auth\/health\/ .*still answered after \d+ min idle; the app replaced the dropped connection/);
+  });
+
+  it("render-neon-upstash-cloudinary as shipped (health checks, Cloudinary media, rediss://), every scenario: all pass, exit 0", async () => {
+    const copy = await fixture("render-neon-upstash-cloudinary");
+    const result = await check(copy, ["-o", "json"]);
+    expect(result.code, result.stderr.slice(-3000)).toBe(0);
+    const report = json(result);
+    expect(report.ok).toBe(true);
+    expect(Object.values(statuses(report))).toEqual(Array(13).fill("pass"));
+    expect(scenario(report, "pooler-idle-drop").summary).toMatch(/^Neon style/);
+    expect(scenario(report, "media-ephemeral").summary).toMatch(/MediaCloudinaryStorage/);
+  });
+
   it("an unknown scenario id is a usage error (exit 2) that lists the scenarios, before any container starts", async () => {
     const copy = await fixture("render-supabase");
     const result = await check(copy, ["--only", "no-such-scenario"]);
