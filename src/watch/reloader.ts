@@ -179,7 +179,7 @@ export class Reloader {
     }
     const location = locateTraceback(why, target.appDir ?? this.#options.dir);
     throw new ActionFailure(
-      `after the reload every request answers 500: the new code does not load (${plan.cause.slice(0, 3).join(", ")}${plan.cause.length > 3 ? ", …" : ""}). ` +
+      `after the reload a page that does not exist answers 500, not 404: the new code does not load (${plan.cause.slice(0, 3).join(", ")}${plan.cause.length > 3 ? ", …" : ""}). ` +
         (why.trim() ? `The same request made in the app says:\n${tailLines(why, 15)}` : "The app's log may say why."),
       location ?? undefined,
     );
