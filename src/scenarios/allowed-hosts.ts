@@ -21,7 +21,7 @@ export const allowedHosts: Scenario = {
     const probes = [];
     for (const path of context.endpoints.slice(0, PATHS_TO_TRY)) probes.push(await context.request(path));
     const rejected = probes.filter((probe) => probe.status === 400);
-    const logged = matchingLines(context.appLogsSince(since), [DISALLOWED], 2);
+    const logged = matchingLines(await context.appLogsSince(since), [DISALLOWED], 2);
     if (rejected.length > 0) {
       return {
         status: "fail",

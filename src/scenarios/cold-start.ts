@@ -75,7 +75,7 @@ export const coldStart: Scenario = {
       clientTimeoutMs,
       coldStartDelayMs: description.app.coldStartDelayMs,
       readyAfterMs,
-      bootLines: matchingLines(context.appLogsSince(since), BOOT_WORK, 2),
+      bootLines: matchingLines(await context.appLogsSince(since), BOOT_WORK, 2),
     });
   },
 };

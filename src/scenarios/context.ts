@@ -13,7 +13,10 @@ export function createScenarioContext(stack: RunningStack, endpoints: readonly s
     description: stack.description,
     endpoints,
     logger,
-    appLogsSince: (since) => stack.app.logs({ since }).map((entry) => entry.line),
+    appLogsSince: async (since) => {
+      await stack.app.flushLogs();
+      return stack.app.logs({ since }).map((entry) => entry.line);
+    },
     request: async (path, init = {}) => {
       const started = performance.now();
       const timeoutMs = init.timeoutMs ?? DEFAULT_TIMEOUT_MS;

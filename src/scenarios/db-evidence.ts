@@ -131,7 +131,7 @@ export async function awaitErrorEvidence(
   if (failed.length === 0) return undefined;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const lines = context.appLogsSince(since);
+    const lines = await context.appLogsSince(since);
     const line = errorEvidence(lines, failed, preferred) ?? (Date.now() >= deadline ? errorEvidence(lines, failed) : undefined);
     if (line || Date.now() >= deadline) return line;
     await new Promise((resolve) => setTimeout(resolve, 100));

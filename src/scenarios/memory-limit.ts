@@ -152,7 +152,7 @@ export const memoryLimit: Scenario = {
       // The app instance leaves out gunicorn's own kills of timed-out workers.
       oomKills: stack.app.oomKills,
       oomKillsBefore,
-      oomLines: oomKillLines(context.appLogsSince(since), context.appLogsSince(0)),
+      oomLines: oomKillLines(await context.appLogsSince(since), await context.appLogsSince(0)),
       probes,
     });
   },

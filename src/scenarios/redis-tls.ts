@@ -99,7 +99,7 @@ export const redisTls: Scenario = {
       use: read.value,
       probes,
       commands: start === null || end === null ? null : end - start,
-      errorLines: matchingLines(context.appLogsSince(since), CONNECTION_ERRORS, 3),
+      errorLines: matchingLines(await context.appLogsSince(since), CONNECTION_ERRORS, 3),
     });
     return verdict ?? { status: "skip", summary: "the app does not use Redis (no REDIS_URL, no Redis cache or broker in its settings)", evidence: [], fix: FIX };
   },

@@ -56,8 +56,11 @@ export interface ScenarioContext {
    * for HTTP errors or timeouts: a timeout or a reset is `status: 0` with `error` set.
    */
   request(path: string, init?: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number }): Promise<Probe>;
-  /** The app's log lines printed since `since` (epoch ms), across containers. */
-  appLogsSince(since: number): string[];
+  /**
+   * The app's log lines printed since `since` (epoch ms), across containers, once what it
+   * printed before this call has come through Docker's log stream.
+   */
+  appLogsSince(since: number): Promise<string[]>;
 }
 
 /** One request's outcome, ready to be quoted as evidence. */

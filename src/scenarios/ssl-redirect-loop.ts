@@ -61,7 +61,7 @@ export const sslRedirectLoop: Scenario = {
       const loop = findRedirectLoop(hops, hosts);
       if (loop) {
         const chain = hops.map((hop) => `${describeProbe(hop.probe)}, Location: ${hop.location ?? "(none)"}`);
-        const logged = context.appLogsSince(since).filter((line) => /"GET [^"]*" 30[12]\b|\b30[12]\b.*GET/.test(line)).slice(0, 2);
+        const logged = (await context.appLogsSince(since)).filter((line) => /"GET [^"]*" 30[12]\b|\b30[12]\b.*GET/.test(line)).slice(0, 2);
         return {
           status: "fail",
           summary: `GET ${path} over HTTPS answers ${loop.from.probe.status} to ${loop.to}: a browser gets "too many redirects"`,

@@ -28,7 +28,7 @@ export const staticFiles: Scenario = {
     const front = await context.request("/");
     const evidence = [describeProbe(front)];
     if (front.status >= 500) {
-      const lines = matchingLines(context.appLogsSince(since), STATIC_ERRORS, 2);
+      const lines = matchingLines(await context.appLogsSince(since), STATIC_ERRORS, 2);
       if (lines.some((line) => /manifest/i.test(line))) {
         return {
           status: "fail",
@@ -67,7 +67,7 @@ export const staticFiles: Scenario = {
     evidence.push(...probes.map(describeProbe));
     const broken = probes.filter((probe) => probe.status === 0 || probe.status >= 400);
     if (broken.length > 0) {
-      const lines = matchingLines(context.appLogsSince(assetSince), STATIC_ERRORS, 2);
+      const lines = matchingLines(await context.appLogsSince(assetSince), STATIC_ERRORS, 2);
       return {
         status: "fail",
         summary: `${broken.length} of ${probes.length} static file(s) ${source} fail (${broken.map((p) => `${p.path} → ${p.status || p.error}`).slice(0, 2).join(", ")}): the site has no CSS or JS in production`,

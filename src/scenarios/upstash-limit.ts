@@ -90,6 +90,6 @@ export const upstashLimit: Scenario = {
     } finally {
       await links.removeToxic("redis", TOXIC_NAME).catch(() => {});
     }
-    return upstashVerdict({ commandsBefore, probes, errorLines: matchingLines(context.appLogsSince(since), REDIS_ERROR_LINES, 2) });
+    return upstashVerdict({ commandsBefore, probes, errorLines: matchingLines(await context.appLogsSince(since), REDIS_ERROR_LINES, 2) });
   },
 };

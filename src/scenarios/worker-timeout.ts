@@ -67,7 +67,7 @@ export function workerTimeoutVerdict(facts: WorkerTimeoutFacts): ScenarioVerdict
 async function settleAfterKill(context: ScenarioContext, since: number): Promise<string[]> {
   const deadline = performance.now() + SETTLE_MS;
   for (;;) {
-    const lines = context.appLogsSince(since);
+    const lines = await context.appLogsSince(since);
     const lastTimeout = lines.findLastIndex((line) => WORKER_TIMEOUT.test(line));
     if (lines.slice(lastTimeout).some((line) => /Booting worker with pid/.test(line)) || performance.now() > deadline) return lines;
     await delay(200);
@@ -99,7 +99,7 @@ export const workerTimeout: Scenario = {
     } finally {
       await links.removeToxic("db", TOXIC_NAME).catch(() => {});
     }
-    let lines = context.appLogsSince(since);
+    let lines = await context.appLogsSince(since);
     if (lines.some((line) => WORKER_TIMEOUT.test(line))) lines = await settleAfterKill(context, since);
     return workerTimeoutVerdict({
       gunicorn,

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { request } from "node:http";
 import { setTimeout as delay } from "node:timers/promises";
 import type Dockerode from "dockerode";
@@ -5,6 +6,7 @@ import type { Logger } from "pino";
 import type { PlanLimits } from "../config/types.js";
 import { createContainer, followLogs, publishedPort, waitReady } from "../engine/containers.js";
 import type { Docker } from "../engine/docker.js";
+import { execCapture } from "../engine/exec.js";
 import { containerName, LABEL_RESTARTS } from "../engine/labels.js";
 import { APP_CA_FILE, APP_SOURCE_DIR } from "../engine/app-build.js";
 import { APP_PORT } from "./app-env.js";
@@ -92,6 +94,8 @@ export class WorkerKills {
 /** How long the kernel's OOM event and gunicorn's line about it count as one incident. */
 const OOM_PAIRING_MS = 2_000;
 const RESTART_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000] as const;
+/** What flushLogs() writes to the app's output; such lines are not the app's and are dropped. */
+const LOG_MARK = "prodlike-log-mark-";
 /** Lines of app output kept in memory across containers (wakes and restarts replace them). */
 const JOURNAL_LINES = 5_000;
 
@@ -133,6 +137,8 @@ export class AppInstance {
   #kernelOom: NodeJS.Timeout | undefined;
   #lastWorkerOomAt = -Infinity;
   readonly #journal: AppLogLine[] = [];
+  /** flushLogs() markers waiting to come back through the log stream. */
+  readonly #marks = new Map<string, () => void>();
   readonly #lineListeners = new Set<(line: AppLogLine) => void>();
 
   constructor(docker: Docker, options: AppInstanceOptions) {
@@ -179,6 +185,34 @@ export class AppInstance {
   logs(options: { since?: number } = {}): AppLogLine[] {
     const since = options.since ?? 0;
     return this.#journal.filter((entry) => entry.at >= since);
+  }
+
+  /**
+   * Resolves once everything the app printed before this call is in `logs()`: a marker written
+   * to the stdout and stderr of its main process comes back through Docker's log stream, after
+   * the lines before it (and is left out of the logs). At most `timeoutMs`; at once when no
+   * container runs.
+   */
+  async flushLogs(timeoutMs = 3_000): Promise<void> {
+    const container = this.#ready;
+    if (!container) return;
+    const mark = `${LOG_MARK}${randomUUID()}`;
+    let pending = 2; // stdout and stderr
+    const seen = new Promise<void>((resolve) => {
+      this.#marks.set(mark, () => {
+        if (--pending === 0) resolve();
+      });
+    });
+    try {
+      const wrote = execCapture(this.#docker, container.id, ["sh", "-c", `echo ${mark} > /proc/1/fd/1; echo ${mark} > /proc/1/fd/2`]).catch(() => null);
+      await Promise.race([Promise.all([seen, wrote]), delay(timeoutMs, undefined, { ref: false })]);
+    } finally {
+      this.#marks.delete(mark);
+    }
+  }
+
+  #markSeen(line: string): void {
+    this.#marks.get(line.trim())?.();
   }
 
   /** Call `listener` for every new line; returns the unsubscribe function. */
@@ -295,6 +329,7 @@ export class AppInstance {
       const kills = new WorkerKills();
       this.#unwatch.push(
         await followLogs(this.#docker, container, (line) => {
+          if (line.startsWith(LOG_MARK)) return this.#markSeen(line);
           this.#log.info(line);
           this.#record(container.id, line);
           const pid = kills.oomKilled(line);

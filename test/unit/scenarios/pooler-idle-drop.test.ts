@@ -93,6 +93,15 @@ describe("idleVerdict", () => {
     expect(none.summary).toMatch(/held no connection open across it \(CONN_MAX_AGE = 0\)/);
   });
 
+  it("fails when the app logged the dropped connection for a request the check did not make", () => {
+    const rounds = [{ path: "/", warm: probe("/", 200), after: [probe("/", 200), probe("/", 200)] }];
+    const line = "OperationalError: consuming input failed: SSL connection has been closed unexpectedly";
+    const verdict = idleVerdict({ style: supabase, idleMs: 660_000, openBefore: 2, errorLine: undefined, elsewhere: line, rounds });
+    expect(verdict.status).toBe("fail");
+    expect(verdict.summary).toMatch(/Render's health check met it before the check's requests did/);
+    expect(verdict.evidence.at(-1)).toBe(`app, for a request the check did not make (Render's health check): ${line}`);
+  });
+
   it("does not blame the idle span for an endpoint that was already failing", () => {
     const verdict = idleVerdict({ style: supabase, idleMs: 660_000, openBefore: 1, errorLine: undefined, rounds: [{ path: "/x", warm: probe("/x", 500), after: [probe("/x", 500)] }] });
     expect(verdict.status).toBe("pass");
