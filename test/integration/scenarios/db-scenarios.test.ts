@@ -66,7 +66,7 @@ describe("render-supabase, buggy: psycopg 3 preparing, CONN_MAX_AGE=600 without 
   });
   afterAll(() => running?.dispose());
 
-  it("pooler-idle-drop fails Supabase-style: 200 warm, 500 after 11 min idle, libpq's close_notify text, in under 10 s", async () => {
+  it("pooler-idle-drop fails Supabase-style: 200 warm, 500 after 11 min idle, libpq's close_notify text", async () => {
     const verdict = await check(running!, poolerIdleDrop);
     expect(verdict.status).toBe("fail");
     expect(verdict.summary).toMatch(/^Supabase \(Supavisor\) style: GET \/\S+ answered 500 after 11 min idle/);
@@ -102,7 +102,7 @@ describe("render-supabase, fixed: psycopg 3 with Django's defaults, CONN_HEALTH_
   });
   afterAll(() => running?.dispose());
 
-  it("pooler-idle-drop passes after 11 min idle, in under 10 s", async () => {
+  it("pooler-idle-drop passes after 11 min idle", async () => {
     const verdict = await check(running!, poolerIdleDrop);
     expect(verdict.status, verdict.evidence.join("\n")).toBe("pass");
     expect(verdict.evidence).toContain("db link: 1 connection held open by the app going into the idle span");
@@ -129,7 +129,7 @@ describe("render-neon-upstash-cloudinary, buggy: CONN_HEALTH_CHECKS=false, 2 wor
   });
   afterAll(() => running?.dispose());
 
-  it("pooler-idle-drop fails Neon-style after 6 min idle, in under 10 s", async () => {
+  it("pooler-idle-drop fails Neon-style after 6 min idle", async () => {
     const verdict = await check(running!, poolerIdleDrop);
     expect(verdict.status).toBe("fail");
     expect(verdict.summary).toMatch(/^Neon style: GET \/\S* answered 500 after 6 min idle/);
@@ -158,7 +158,7 @@ describe("render-neon-upstash-cloudinary, fixed (as shipped: CONN_HEALTH_CHECKS=
   });
   afterAll(() => running?.dispose());
 
-  it("pooler-idle-drop passes Neon-style, in under 10 s", async () => {
+  it("pooler-idle-drop passes Neon-style", async () => {
     const verdict = await check(running!, poolerIdleDrop);
     expect(verdict.status, verdict.evidence.join("\n")).toBe("pass");
     expect(verdict.summary).toMatch(/^Neon style: .* still answered after 6 min idle/);
