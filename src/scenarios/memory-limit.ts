@@ -12,6 +12,8 @@ export const WARN_SHARE = 0.8;
 const MB = 1024 * 1024;
 /** The app instance pairs the kernel's OOM event with gunicorn's line within 2 s. */
 const OOM_REPORT_MS = 2_500;
+/** How long a counted kill waits for gunicorn's line about it, to quote as evidence. */
+const OOM_LINE_WAIT_MS = 5_000;
 
 /**
  * The container's memory cgroup, read from inside (both cgroup versions): the same numbers
@@ -144,6 +146,14 @@ export const memoryLimit: Scenario = {
     } catch (err) {
       readError = err instanceof Error ? err.message : String(err);
     }
+    // The kernel's event can come first; gunicorn's line about the kill follows when its arbiter
+    // reaps the worker, which a memory-starved container may take seconds to do.
+    const oomLines = async () => oomKillLines(await context.appLogsSince(since), await context.appLogsSince(0));
+    let lines = await oomLines();
+    for (const deadline = Date.now() + OOM_LINE_WAIT_MS; stack.app.oomKills > oomKillsBefore && lines.length === 0 && Date.now() < deadline; ) {
+      await delay(250);
+      lines = await oomLines();
+    }
     return memoryVerdict({
       reading,
       readError,
@@ -152,7 +162,7 @@ export const memoryLimit: Scenario = {
       // The app instance leaves out gunicorn's own kills of timed-out workers.
       oomKills: stack.app.oomKills,
       oomKillsBefore,
-      oomLines: oomKillLines(await context.appLogsSince(since), await context.appLogsSince(0)),
+      oomLines: lines,
       probes,
     });
   },
