@@ -12,6 +12,8 @@ export const WARN_SHARE = 0.8;
 const MB = 1024 * 1024;
 /** The app instance pairs the kernel's OOM event with gunicorn's line within 2 s. */
 const OOM_REPORT_MS = 2_500;
+/** The evidence when Docker's oom event is all there is (gunicorn printed no line about a kill). */
+export const KERNEL_ONLY = "Docker reported the kernel's OOM kill in the app container (its oom event); gunicorn printed no line about it";
 /** How long a counted kill waits for gunicorn's line about it, to quote as evidence. */
 const OOM_LINE_WAIT_MS = 5_000;
 
@@ -106,6 +108,7 @@ export function memoryVerdict(facts: MemoryFacts): ScenarioVerdict {
   const kills = facts.oomKills - facts.oomKillsBefore;
   evidence.push(`OOM kills while exercising: ${kills}` + (facts.oomKillsBefore > 0 ? ` (${facts.oomKillsBefore} before this check)` : ""));
   evidence.push(...facts.oomLines);
+  if (kills > 0 && facts.oomLines.length === 0) evidence.push(KERNEL_ONLY);
   evidence.push(...facts.probes.filter(isServerError).map(describeProbe));
   if (kills > 0) {
     return {

@@ -204,8 +204,12 @@ export class AppInstance {
       });
     });
     try {
-      const wrote = execCapture(this.#docker, container.id, ["sh", "-c", `echo ${mark} > /proc/1/fd/1; echo ${mark} > /proc/1/fd/2`]).catch(() => null);
-      await Promise.race([Promise.all([seen, wrote]), delay(timeoutMs, undefined, { ref: false })]);
+      const wrote = execCapture(this.#docker, container.id, ["sh", "-c", `echo ${mark} > /proc/1/fd/1 && echo ${mark} > /proc/1/fd/2`]).then(
+        (result) => result.exitCode === 0,
+        () => false,
+      );
+      // A marker that could not be written will not come back: then there is nothing to wait for.
+      await Promise.race([wrote.then((ok) => (ok ? seen : undefined)), delay(timeoutMs, undefined, { ref: false })]);
     } finally {
       this.#marks.delete(mark);
     }

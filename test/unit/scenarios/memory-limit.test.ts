@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { memoryVerdict, parseCgroupMemory, oomKillLines, type MemoryFacts } from "../../../src/scenarios/memory-limit.js";
+import { KERNEL_ONLY, memoryVerdict, parseCgroupMemory, oomKillLines, type MemoryFacts } from "../../../src/scenarios/memory-limit.js";
 
 const MB = 1024 * 1024;
 
@@ -70,6 +70,14 @@ describe("memoryVerdict", () => {
   it("falls back to the plan's limit when the cgroup cannot be read", () => {
     const verdict = memoryVerdict({ ...base, reading: null, readError: "no container" });
     expect(verdict.evidence[0]).toBe("memory: could not be read (no container); limit 512 MB (the free plan)");
+  });
+});
+
+describe("memoryVerdict without gunicorn's line", () => {
+  it("quotes Docker's oom event when that is all there is", () => {
+    const verdict = memoryVerdict({ ...base, oomKills: 1, oomKillsBefore: 0, oomLines: [] });
+    expect(verdict.status).toBe("fail");
+    expect(verdict.evidence).toContain(KERNEL_ONLY);
   });
 });
 
