@@ -1,24 +1,18 @@
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
-import { projectName, type StackOverrides } from "../config/resolve.js";
-import type { DbProfile, Plan, RedisProfile } from "../config/types.js";
-import { ProdlikeError } from "../errors.js";
+import { projectName } from "../config/resolve.js";
 import { CHECK_PROJECT_SUFFIX, checkExitCode, formatJson, formatJunit, formatText, runCheck, SCENARIOS, type CheckReport } from "../scenarios/index.js";
-import { makeLogger, type GlobalOptions } from "./context.js";
+import { addProfileOptions, makeLogger, profileOverrides, type GlobalOptions, type ProfileFlags } from "./context.js";
 import { reportError } from "./output.js";
 
 type Format = "text" | "json" | "junit";
 
-interface CheckFlags {
+interface CheckFlags extends ProfileFlags {
   output: Format;
   outputFile?: string;
   only?: string[];
   skip?: string[];
-  plan?: Plan;
-  db?: DbProfile;
-  redis?: RedisProfile;
-  env?: string[];
   verbose?: boolean;
 }
 
@@ -28,18 +22,15 @@ const EXIT_CANNOT_RUN = 2;
 export function registerCheck(program: Command, globals: () => GlobalOptions): void {
   const width = Math.max(...SCENARIOS.map((s) => s.id.length), 0);
   const list = SCENARIOS.map((s) => `  ${s.id.padEnd(width)}  ${s.title}`).join("\n") || "  (none registered)";
-  program
+  const command = program
     .command("check")
     .description("run production failure scenarios against the app and report what breaks, the evidence and the fix")
     .argument("[dir]", "the Django project (the folder with manage.py)", ".")
     .addOption(new Option("-o, --output <format>", "report format").choices(["text", "json", "junit"]).default("text"))
     .option("--output-file <path>", "write the report (in --output's format) to a file; the text report still goes to stdout")
     .option("--only <ids>", "run only these scenarios (comma-separated, repeatable)", collectIds)
-    .option("--skip <ids>", "leave these scenarios out (comma-separated, repeatable)", collectIds)
-    .option("--plan <plan>", "Render plan to emulate: free | starter | standard")
-    .option("--db <profile>", "database profile: supabase-transaction | supabase-session | neon | render-postgres")
-    .option("--redis <profile>", "Redis profile: upstash | redis")
-    .option("-e, --env <KEY=VALUE...>", "extra env for the app (beats render.yaml, .env and prodlike.yaml)")
+    .option("--skip <ids>", "leave these scenarios out (comma-separated, repeatable)", collectIds);
+  addProfileOptions(command)
     .option("-v, --verbose", "show the evidence of passing scenarios too")
     .addHelpText(
       "after",
@@ -69,16 +60,6 @@ function collectIds(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(",").map((id) => id.trim()).filter(Boolean)];
 }
 
-function overridesFrom(flags: CheckFlags): StackOverrides {
-  const env: Record<string, string> = {};
-  for (const pair of flags.env ?? []) {
-    const at = pair.indexOf("=");
-    if (at <= 0) throw new ProdlikeError("CONFIG_INVALID", `--env "${pair}" is not KEY=VALUE: write e.g. --env CONN_MAX_AGE=600`);
-    env[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return { plan: flags.plan, db: flags.db, redis: flags.redis, env };
-}
-
 async function check(dir: string, flags: CheckFlags, globals: GlobalOptions): Promise<number> {
   const logger = makeLogger(globals);
   const abort = new AbortController();
@@ -95,7 +76,7 @@ async function check(dir: string, flags: CheckFlags, globals: GlobalOptions): Pr
   process.on("SIGTERM", onSignal);
   let report: CheckReport;
   try {
-    report = await runCheck(dir, { logger, overrides: overridesFrom(flags), only: flags.only, skip: flags.skip, signal: abort.signal });
+    report = await runCheck(dir, { logger, overrides: profileOverrides(flags), only: flags.only, skip: flags.skip, signal: abort.signal });
   } catch (err) {
     const code = reportError(err, logger);
     return code === 1 ? EXIT_CANNOT_RUN : code;

@@ -4,37 +4,29 @@ import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Option, type Command } from "commander";
 import type { StackOverrides } from "../config/resolve.js";
-import type { DbProfile, Plan, RedisProfile } from "../config/types.js";
 import { ProdlikeError } from "../errors.js";
 import { up, type RunningStack } from "../stack.js";
 import { isAlive, readState, stateDir } from "../state.js";
-import { locate, makeLogger, type GlobalOptions } from "./context.js";
+import { addProfileOptions, locate, makeLogger, profileOverrides, type GlobalOptions, type ProfileFlags } from "./context.js";
 import { print, reportError } from "./output.js";
 
-interface UpFlags {
+interface UpFlags extends ProfileFlags {
   detach?: boolean;
   port?: string;
   httpPort?: string;
-  plan?: Plan;
-  db?: DbProfile;
-  redis?: RedisProfile;
-  env?: string[];
   daemonChild?: boolean;
   watch?: boolean;
 }
 
 export function registerUp(program: Command, globals: () => GlobalOptions): void {
-  program
+  const command = program
     .command("up")
     .description("build and start the app and its production-like services; Ctrl-C stops and removes them")
     .argument("[dir]", "the Django project (the folder with manage.py)", ".")
     .option("-d, --detach", "start in the background and return; stop later with `prodlike down`")
     .option("-p, --port <port>", "HTTPS port of the front on 127.0.0.1 (0 picks a free one)", parsePort)
-    .option("--http-port <port>", "plain-HTTP port that redirects to HTTPS (0 picks a free one)", parsePort)
-    .option("--plan <plan>", "Render plan to emulate: free | starter | standard")
-    .option("--db <profile>", "database profile: supabase-transaction | supabase-session | neon | render-postgres")
-    .option("--redis <profile>", "Redis profile: upstash | redis")
-    .option("-e, --env <KEY=VALUE...>", "extra env for the app (beats render.yaml, .env and prodlike.yaml)")
+    .option("--http-port <port>", "plain-HTTP port that redirects to HTTPS (0 picks a free one)", parsePort);
+  addProfileOptions(command)
     .option("--no-watch", "do not watch the project: no reload or redeploy on save")
     .addOption(hidden("--daemon-child"))
     .addHelpText(
@@ -67,19 +59,10 @@ function parsePort(value: string): string {
 }
 
 function overridesFrom(flags: UpFlags): StackOverrides {
-  const env: Record<string, string> = {};
-  for (const pair of flags.env ?? []) {
-    const at = pair.indexOf("=");
-    if (at <= 0) throw new ProdlikeError("CONFIG_INVALID", `--env "${pair}" is not KEY=VALUE: write e.g. --env CONN_MAX_AGE=600`);
-    env[pair.slice(0, at)] = pair.slice(at + 1);
-  }
   return {
     httpsPort: flags.port === undefined ? undefined : Number(flags.port),
     httpPort: flags.httpPort === undefined ? undefined : Number(flags.httpPort),
-    plan: flags.plan,
-    db: flags.db,
-    redis: flags.redis,
-    env,
+    ...profileOverrides(flags),
   };
 }
 
