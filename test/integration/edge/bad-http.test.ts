@@ -3,33 +3,26 @@ import { connect as connectTls, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VirtualClock } from "../../../src/clock.js";
 import { createEdge, type Edge } from "../../../src/edge/index.js";
-import type { CertificateAuthority } from "../../../src/tls/ca.js";
-import { get, LocalBackend, tempCa, trustingAgent } from "./harness.js";
+import { get, LocalBackend, useTrustingClient } from "./harness.js";
 
-let ca: CertificateAuthority;
-let disposeCa: () => Promise<void>;
-let agent: ReturnType<typeof trustingAgent>;
+const client = useTrustingClient();
 let backend: LocalBackend;
 let edge: Edge;
 
 beforeAll(async () => {
-  ({ ca, dispose: disposeCa } = await tempCa());
-  agent = trustingAgent(ca);
   backend = new LocalBackend();
-  edge = await createEdge({ serviceName: "shop", backend, clock: new VirtualClock(), ca, headersTimeoutMs: 500 });
-  expect((await get(agent, `${edge.httpsUrl}/warm`)).status).toBe(200);
+  edge = await createEdge({ serviceName: "shop", backend, clock: new VirtualClock(), ca: client.ca, headersTimeoutMs: 500 });
+  expect((await get(client.agent, `${edge.httpsUrl}/warm`)).status).toBe(200);
 });
 
 afterAll(async () => {
   await edge.stop();
   await backend.stop();
-  await agent.close();
-  await disposeCa();
 });
 
 function openTls(): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = connectTls({ host: "127.0.0.1", port: edge.ports.https, servername: "shop.onrender.localhost", ca: ca.certPem }, () => resolve(socket));
+    const socket = connectTls({ host: "127.0.0.1", port: edge.ports.https, servername: "shop.onrender.localhost", ca: client.ca.certPem }, () => resolve(socket));
     socket.once("error", reject);
   });
 }
@@ -46,7 +39,7 @@ function readUntilClosed(socket: TLSSocket): Promise<string> {
 
 async function normalRequestIsFast(): Promise<void> {
   const started = performance.now();
-  const reply = await get(agent, `${edge.httpsUrl}/normal`);
+  const reply = await get(client.agent, `${edge.httpsUrl}/normal`);
   expect(reply.status).toBe(200);
   expect(performance.now() - started).toBeLessThan(250);
 }

@@ -1,47 +1,27 @@
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { VirtualClock } from "../../../src/clock.js";
 import { createEdge, type Edge } from "../../../src/edge/index.js";
 import { isProdlikeError } from "../../../src/errors.js";
-import type { CertificateAuthority } from "../../../src/tls/ca.js";
-import { get, LocalBackend, recordingLogger, tempCa, trustingAgent, type LogEntry } from "./harness.js";
+import { get, LocalBackend, useEdges, useTrustingClient, type LogEntry } from "./harness.js";
 
-let ca: CertificateAuthority;
-let disposeCa: () => Promise<void>;
+const client = useTrustingClient();
+const edges = useEdges(client);
 let backend: LocalBackend;
 let edge: Edge;
 let entries: LogEntry[];
-let agent: ReturnType<typeof trustingAgent>;
-
-beforeAll(async () => {
-  ({ ca, dispose: disposeCa } = await tempCa());
-  agent = trustingAgent(ca);
-});
-
-afterAll(async () => {
-  await agent.close();
-  await disposeCa();
-});
 
 async function startEdge(publicHost?: string): Promise<void> {
-  backend = new LocalBackend();
-  const recorded = recordingLogger();
-  entries = recorded.entries;
-  edge = await createEdge({ serviceName: "shop", publicHost, backend, clock: new VirtualClock(), logger: recorded.logger, ca });
+  ({ edge, backend, entries } = await edges.start({ publicHost }));
 }
-
-afterEach(async () => {
-  await edge?.stop();
-  await backend?.stop();
-});
 
 describe("forwarding like Render's router", () => {
   it("sets Render's request headers exactly and adds rndr-id and x-render-origin-server", async () => {
     await startEdge();
     const before = Date.now() * 1000;
-    const reply = await get(agent, `${edge.httpsUrl}/orders/?page=2`, { "x-forwarded-for": "203.0.113.7", "true-client-ip": "6.6.6.6" });
+    const reply = await get(client.agent, `${edge.httpsUrl}/orders/?page=2`, { "x-forwarded-for": "203.0.113.7", "true-client-ip": "6.6.6.6" });
     const after = Date.now() * 1000;
     expect(reply.status).toBe(200);
     const seen = JSON.parse(reply.text) as { url: string; headers: Record<string, string> };
@@ -65,8 +45,8 @@ describe("forwarding like Render's router", () => {
 
   it("gives each request its own rndr-id and logs one access line per request", async () => {
     await startEdge();
-    const first = await get(agent, `${edge.httpsUrl}/a`);
-    const second = await get(agent, `${edge.httpsUrl}/b`);
+    const first = await get(client.agent, `${edge.httpsUrl}/a`);
+    const second = await get(client.agent, `${edge.httpsUrl}/b`);
     expect(first.headers["rndr-id"]).not.toBe(second.headers["rndr-id"]);
     await expect.poll(() => entries.filter((e) => e.msg === "request").length).toBe(2);
     const line = entries.find((e) => e.msg === "request" && e.path === "/a")!;
@@ -76,7 +56,7 @@ describe("forwarding like Render's router", () => {
 
   it("sends a custom domain as the Host header", async () => {
     await startEdge("www.example.com");
-    const reply = await get(agent, `${edge.httpsUrl}/`);
+    const reply = await get(client.agent, `${edge.httpsUrl}/`);
     expect(JSON.parse(reply.text).headers.host).toBe("www.example.com");
   });
 
@@ -86,7 +66,7 @@ describe("forwarding like Render's router", () => {
     // Connect to 127.0.0.1 but verify the name the browser would use.
     const { connect } = await import("node:tls");
     const verified = await new Promise<boolean>((resolve, reject) => {
-      const socket = connect({ host: "127.0.0.1", port: edge.ports.https, servername: "shop.onrender.localhost", ca: ca.certPem }, () => {
+      const socket = connect({ host: "127.0.0.1", port: edge.ports.https, servername: "shop.onrender.localhost", ca: client.ca.certPem }, () => {
         resolve(socket.authorized);
         socket.end();
       });
@@ -105,20 +85,20 @@ describe("forwarding like Render's router", () => {
 
   it("answers 502 with a log line when the app is down, and keeps serving", async () => {
     await startEdge();
-    await get(agent, `${edge.httpsUrl}/warm`);
+    await get(client.agent, `${edge.httpsUrl}/warm`);
     const { port } = backend.upstream.target;
     await backend.upstream.stop(); // the app crashed; the edge does not know
-    const reply = await get(agent, `${edge.httpsUrl}/down`);
+    const reply = await get(client.agent, `${edge.httpsUrl}/down`);
     expect(reply.status).toBe(502);
     expect(reply.headers["rndr-id"]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}$/);
     expect(entries.some((e) => e.msg === "upstream error" && typeof e.code === "string")).toBe(true);
     await backend.upstream.start(port); // back on the same port: served again, nothing crashed
-    expect((await get(agent, `${edge.httpsUrl}/again`)).status).toBe(200);
+    expect((await get(client.agent, `${edge.httpsUrl}/again`)).status).toBe(200);
   });
 
   it("passes WebSocket upgrades through with the production Host", async () => {
     await startEdge();
-    const ws = new WebSocket(`wss://127.0.0.1:${edge.ports.https}/ws/chat/`, { ca: ca.certPem });
+    const ws = new WebSocket(`wss://127.0.0.1:${edge.ports.https}/ws/chat/`, { ca: client.ca.certPem });
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());
       ws.once("error", reject);
@@ -134,7 +114,7 @@ describe("forwarding like Render's router", () => {
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const port = (blocker.address() as AddressInfo).port;
     try {
-      const error = await createEdge({ serviceName: "shop", backend: new LocalBackend(), clock: new VirtualClock(), ca, port }).catch((err: unknown) => err);
+      const error = await createEdge({ serviceName: "shop", backend: new LocalBackend(), clock: new VirtualClock(), ca: client.ca, port }).catch((err: unknown) => err);
       expect(isProdlikeError(error, "PORT_TAKEN")).toBe(true);
       expect((error as Error).message).toContain(`port ${port}`);
       expect((error as Error).message).toContain("--port");
@@ -148,6 +128,6 @@ describe("forwarding like Render's router", () => {
     await startEdge();
     const url = edge.httpsUrl;
     await Promise.all([edge.stop(), edge.stop(), edge[Symbol.asyncDispose]()]);
-    await expect(get(agent, `${url}/`)).rejects.toThrow();
+    await expect(get(client.agent, `${url}/`)).rejects.toThrow();
   });
 });

@@ -1,21 +1,14 @@
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino, type Logger } from "pino";
 import { Agent, request } from "undici";
+import { afterAll, afterEach } from "vitest";
 import { WebSocketServer } from "ws";
-import type { AppBackend, BackendTarget } from "../../../src/edge/index.js";
-import { loadOrCreateCa, type CertificateAuthority } from "../../../src/tls/ca.js";
-
-/** A throwaway CA, so tests never touch ~/.prodlike. */
-export async function tempCa(): Promise<{ ca: CertificateAuthority; dispose(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), "prodlike-edge-ca-"));
-  const ca = await loadOrCreateCa(dir);
-  return { ca, dispose: () => rm(dir, { recursive: true, force: true }) };
-}
+import { VirtualClock } from "../../../src/clock.js";
+import { createEdge, type AppBackend, type BackendTarget, type Edge, type EdgeOptions, type HealthEvent, type StateChange } from "../../../src/edge/index.js";
+import type { CertificateAuthority } from "../../../src/tls/ca.js";
+import { useTempCa } from "../../helpers/ca.js";
 
 export interface Seen {
   readonly method: string;
@@ -176,4 +169,58 @@ export interface Reply {
 export async function get(agent: Agent, url: string, headers: Record<string, string> = {}): Promise<Reply> {
   const res = await request(url, { dispatcher: agent, headers });
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+}
+
+/** A throwaway CA and an HTTPS client that trusts it, for one test file (made before its tests, removed after). */
+export function useTrustingClient(): { readonly ca: CertificateAuthority; readonly agent: Agent } {
+  const temp = useTempCa();
+  let agent: Agent | undefined;
+  afterAll(() => agent?.close());
+  return {
+    get ca() {
+      return temp.ca;
+    },
+    get agent() {
+      agent ??= trustingAgent(temp.ca);
+      return agent;
+    },
+  };
+}
+
+/** One test's edge and what it records. */
+export interface EdgeRun {
+  readonly edge: Edge;
+  readonly backend: LocalBackend;
+  readonly clock: VirtualClock;
+  readonly entries: LogEntry[];
+  readonly changes: StateChange[];
+  readonly health: HealthEvent[];
+}
+
+/**
+ * Edges for the tests of one file: `start` makes one with a fresh backend, virtual clock and
+ * recording logger (service "shop", the file's CA, `defaults`, then `options`); it is stopped
+ * with its backend after the test.
+ */
+export function useEdges(client: { readonly ca: CertificateAuthority }, defaults: Partial<EdgeOptions> = {}): { start(options?: Partial<EdgeOptions>): Promise<EdgeRun> } {
+  let running: EdgeRun | undefined;
+  afterEach(async () => {
+    const run = running;
+    running = undefined;
+    await run?.edge.stop();
+    await run?.backend.stop();
+  });
+  return {
+    async start(options = {}) {
+      const backend = new LocalBackend();
+      const clock = new VirtualClock();
+      const { logger, entries } = recordingLogger();
+      const edge = await createEdge({ serviceName: "shop", backend, clock, ca: client.ca, logger, ...defaults, ...options });
+      const run: EdgeRun = { edge, backend, clock, entries, changes: [], health: [] };
+      edge.on("state", (change) => run.changes.push(change));
+      edge.on("health", (event) => run.health.push(event));
+      running = run;
+      return run;
+    },
+  };
 }

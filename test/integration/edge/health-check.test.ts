@@ -1,42 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { VirtualClock } from "../../../src/clock.js";
-import { createEdge, type Edge, type EdgeOptions, type HealthEvent, type StateChange } from "../../../src/edge/index.js";
-import type { CertificateAuthority } from "../../../src/tls/ca.js";
-import { get, LocalBackend, tempCa, trustingAgent } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import type { VirtualClock } from "../../../src/clock.js";
+import type { Edge, EdgeOptions, HealthEvent, StateChange } from "../../../src/edge/index.js";
+import { get, useEdges, useTrustingClient, type LocalBackend } from "./harness.js";
 
-let ca: CertificateAuthority;
-let disposeCa: () => Promise<void>;
-let agent: ReturnType<typeof trustingAgent>;
+const client = useTrustingClient();
+const edges = useEdges(client, { healthCheck: { path: "/healthz" } });
 let backend: LocalBackend;
 let clock: VirtualClock;
 let edge: Edge;
 let health: HealthEvent[];
 let changes: StateChange[];
 
-beforeAll(async () => {
-  ({ ca, dispose: disposeCa } = await tempCa());
-  agent = trustingAgent(ca);
-});
-
-afterAll(async () => {
-  await agent.close();
-  await disposeCa();
-});
-
-afterEach(async () => {
-  await edge?.stop();
-  await backend?.stop();
-});
-
 async function startEdge(options: Partial<EdgeOptions> = {}): Promise<void> {
-  backend = new LocalBackend();
-  clock = new VirtualClock();
-  health = [];
-  changes = [];
-  edge = await createEdge({ serviceName: "shop", backend, clock, ca, healthCheck: { path: "/healthz" }, ...options });
-  edge.on("health", (event) => health.push(event));
-  edge.on("state", (change) => changes.push(change));
-  expect((await get(agent, `${edge.httpsUrl}/`)).status).toBe(200);
+  ({ edge, backend, clock, health, changes } = await edges.start(options));
+  expect((await get(client.agent, `${edge.httpsUrl}/`)).status).toBe(200);
 }
 
 /** One probe period of virtual time, then wait for that probe's answer. */
@@ -67,7 +44,7 @@ describe("health checks as Render does them", () => {
     expect((await probe()).failingForMs).toBe(15_000);
     expect(edge.state).toBe("unrouted");
 
-    const held = get(agent, `${edge.httpsUrl}/held`);
+    const held = get(client.agent, `${edge.httpsUrl}/held`);
     await expect.poll(() => edge.heldRequests).toBe(1);
     expect(backend.upstream.seen.map((s) => s.url)).not.toContain("/held");
     backend.upstream.healthStatus = 200;
@@ -81,7 +58,7 @@ describe("health checks as Render does them", () => {
     backend.upstream.healthStatus = 500;
     for (let i = 0; i < 3; i++) await probe();
     expect(edge.state).toBe("unrouted");
-    const reply = await get(agent, `${edge.httpsUrl}/held`);
+    const reply = await get(client.agent, `${edge.httpsUrl}/held`);
     expect(reply.status).toBe(503);
     expect(reply.text).toBe("");
     expect(reply.headers["x-render-routing"]).toBeUndefined();
@@ -93,7 +70,7 @@ describe("health checks as Render does them", () => {
     sick.healthStatus = 503;
     for (let i = 0; i < 11; i++) await probe();
     expect(edge.state).toBe("unrouted");
-    const held = get(agent, `${edge.httpsUrl}/after-restart`);
+    const held = get(client.agent, `${edge.httpsUrl}/after-restart`);
     await expect.poll(() => edge.heldRequests).toBe(1);
     await clock.advance(5_000); // 60 s failing
     await expect.poll(() => backend.restarts).toBe(1);

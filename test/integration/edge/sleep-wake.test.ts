@@ -1,49 +1,26 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { VirtualClock } from "../../../src/clock.js";
-import { createEdge, type Edge, type EdgeOptions, type StateChange } from "../../../src/edge/index.js";
-import type { CertificateAuthority } from "../../../src/tls/ca.js";
-import { get, LocalBackend, recordingLogger, tempCa, trustingAgent, type LogEntry } from "./harness.js";
+import type { VirtualClock } from "../../../src/clock.js";
+import type { Edge, EdgeOptions, StateChange } from "../../../src/edge/index.js";
+import { get, useEdges, useTrustingClient, type LocalBackend, type LogEntry } from "./harness.js";
 
 const MIN = 60_000;
-let ca: CertificateAuthority;
-let disposeCa: () => Promise<void>;
-let agent: ReturnType<typeof trustingAgent>;
+const client = useTrustingClient();
+const edges = useEdges(client, { sleepAfterMs: 15 * MIN });
 let backend: LocalBackend;
 let clock: VirtualClock;
 let edge: Edge;
 let changes: StateChange[];
 let entries: LogEntry[];
 
-beforeAll(async () => {
-  ({ ca, dispose: disposeCa } = await tempCa());
-  agent = trustingAgent(ca);
-});
-
-afterAll(async () => {
-  await agent.close();
-  await disposeCa();
-});
-
-afterEach(async () => {
-  await edge?.stop();
-  await backend?.stop();
-});
-
 async function startEdge(options: Partial<EdgeOptions> = {}): Promise<void> {
-  backend = new LocalBackend();
-  clock = new VirtualClock();
-  changes = [];
-  const recorded = recordingLogger();
-  entries = recorded.entries;
-  edge = await createEdge({ serviceName: "shop", backend, clock, ca, logger: recorded.logger, sleepAfterMs: 15 * MIN, ...options });
-  edge.on("state", (change) => changes.push(change));
+  ({ edge, backend, clock, changes, entries } = await edges.start(options));
 }
 
 describe("sleep after idle, wake on the next request", () => {
   it("sleeps after 15 idle minutes of virtual time and wakes a fresh instance for the next request", async () => {
     await startEdge({ coldStartDelayMs: 300 });
-    expect((await get(agent, `${edge.httpsUrl}/before`)).status).toBe(200);
+    expect((await get(client.agent, `${edge.httpsUrl}/before`)).status).toBe(200);
     const first = backend.upstream;
     await clock.advance(14 * MIN);
     expect(edge.state).toBe("running");
@@ -53,7 +30,7 @@ describe("sleep after idle, wake on the next request", () => {
     expect(first.listening).toBe(false);
 
     const started = performance.now();
-    const reply = await get(agent, `${edge.httpsUrl}/after`);
+    const reply = await get(client.agent, `${edge.httpsUrl}/after`);
     const waited = performance.now() - started;
     expect(reply.status).toBe(200);
     expect(backend.upstream).not.toBe(first); // a fresh instance served it
@@ -67,7 +44,7 @@ describe("sleep after idle, wake on the next request", () => {
     await startEdge();
     for (let i = 0; i < 4; i++) {
       await clock.advance(10 * MIN);
-      expect((await get(agent, `${edge.httpsUrl}/tick`)).status).toBe(200);
+      expect((await get(client.agent, `${edge.httpsUrl}/tick`)).status).toBe(200);
     }
     expect(backend.stops).toBe(0);
     expect(edge.state).toBe("running");
@@ -75,7 +52,7 @@ describe("sleep after idle, wake on the next request", () => {
 
   it("never sleeps without sleepAfterMs (paid plans)", async () => {
     await startEdge({ sleepAfterMs: undefined });
-    await get(agent, `${edge.httpsUrl}/`);
+    await get(client.agent, `${edge.httpsUrl}/`);
     await clock.advance(24 * 60 * MIN);
     expect(edge.state).toBe("running");
     expect(backend.stops).toBe(0);
@@ -86,7 +63,7 @@ describe("sleep after idle, wake on the next request", () => {
     const release = backend.pause();
     const replies: Promise<{ status: number }>[] = [];
     for (let i = 0; i < 10; i++) {
-      replies.push(get(agent, `${edge.httpsUrl}/r${i}`));
+      replies.push(get(client.agent, `${edge.httpsUrl}/r${i}`));
       await expect.poll(() => edge.heldRequests).toBe(i + 1);
     }
     expect(edge.state).toBe("waking");
@@ -101,7 +78,7 @@ describe("sleep after idle, wake on the next request", () => {
     await startEdge({ startAsleep: true });
     backend.failNext = "gunicorn exited with status 3";
     const release = backend.pause();
-    const pending = [get(agent, `${edge.httpsUrl}/a`), get(agent, `${edge.httpsUrl}/b`)];
+    const pending = [get(client.agent, `${edge.httpsUrl}/a`), get(client.agent, `${edge.httpsUrl}/b`)];
     await expect.poll(() => edge.heldRequests).toBe(2);
     release();
     const replies = await Promise.all(pending);
@@ -112,14 +89,14 @@ describe("sleep after idle, wake on the next request", () => {
     }
     expect(entries.some((e) => e.msg === "wake failed" && String(e.err).includes("gunicorn exited"))).toBe(true);
     expect(edge.state).toBe("sleeping");
-    expect((await get(agent, `${edge.httpsUrl}/later`)).status).toBe(200);
+    expect((await get(client.agent, `${edge.httpsUrl}/later`)).status).toBe(200);
   });
 
   it("gives up a wake that exceeds wakeTimeoutMs with the same 503", async () => {
     await startEdge({ startAsleep: true, wakeTimeoutMs: 300 });
     backend.bootMs = 2_000;
     const started = performance.now();
-    const reply = await get(agent, `${edge.httpsUrl}/slow-boot`);
+    const reply = await get(client.agent, `${edge.httpsUrl}/slow-boot`);
     expect(reply.status).toBe(503);
     expect(reply.headers["x-render-routing"]).toBe("hibernate-wake-error");
     expect(reply.text).toBe("");
@@ -128,7 +105,7 @@ describe("sleep after idle, wake on the next request", () => {
 
   it("sleep() and wake() drive it by hand", async () => {
     await startEdge({ sleepAfterMs: undefined });
-    await get(agent, `${edge.httpsUrl}/`);
+    await get(client.agent, `${edge.httpsUrl}/`);
     await edge.sleep();
     expect(edge.state).toBe("sleeping");
     expect(backend.upstream.listening).toBe(false);
@@ -140,7 +117,7 @@ describe("sleep after idle, wake on the next request", () => {
 
   it("counts WebSocket messages as traffic and closes open sockets when the instance sleeps", async () => {
     await startEdge();
-    const ws = new WebSocket(`wss://127.0.0.1:${edge.ports.https}/ws/`, { ca: ca.certPem });
+    const ws = new WebSocket(`wss://127.0.0.1:${edge.ports.https}/ws/`, { ca: client.ca.certPem });
     await new Promise<void>((resolve, reject) => ws.once("open", () => resolve()).once("error", reject));
     const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
     const roundTrip = async (): Promise<void> => {
@@ -162,11 +139,11 @@ describe("sleep after idle, wake on the next request", () => {
 describe("holding requests during a deploy", () => {
   it("parks requests while a reload runs and serves them when it is done", async () => {
     await startEdge();
-    expect((await get(agent, `${edge.httpsUrl}/warm`)).status).toBe(200);
+    expect((await get(client.agent, `${edge.httpsUrl}/warm`)).status).toBe(200);
     let finish!: () => void;
     const reloading = edge.hold(() => new Promise<string>((resolve) => (finish = () => resolve("reloaded"))));
     await expect.poll(() => edge.state).toBe("restarting");
-    const during = get(agent, `${edge.httpsUrl}/during`);
+    const during = get(client.agent, `${edge.httpsUrl}/during`);
     await expect.poll(() => edge.heldRequests).toBe(1);
     finish();
     expect(await reloading).toBe("reloaded");
@@ -176,11 +153,11 @@ describe("holding requests during a deploy", () => {
 
   it("keeps the previous version serving when the reload fails", async () => {
     await startEdge();
-    expect((await get(agent, `${edge.httpsUrl}/warm`)).status).toBe(200);
+    expect((await get(client.agent, `${edge.httpsUrl}/warm`)).status).toBe(200);
     let fail!: () => void;
     const reloading = edge.hold(() => new Promise<never>((_, reject) => (fail = () => reject(new Error("SyntaxError in views.py")))));
     await expect.poll(() => edge.state).toBe("restarting");
-    const during = get(agent, `${edge.httpsUrl}/during`);
+    const during = get(client.agent, `${edge.httpsUrl}/during`);
     await expect.poll(() => edge.heldRequests).toBe(1);
     fail();
     await expect(reloading).rejects.toThrow("SyntaxError in views.py");

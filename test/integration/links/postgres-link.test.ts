@@ -1,22 +1,13 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import net from "node:net";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { VirtualClock } from "../../../src/clock.js";
 import { PostgresLink } from "../../../src/links/postgres/postgres-link.js";
-import { loadOrCreateCa, type CertificateAuthority } from "../../../src/tls/ca.js";
 import { fakePostgres } from "./fake-postgres.js";
+import { useTempCa } from "../../helpers/ca.js";
 import { cleanup, disposers } from "./helpers.js";
 import { pgClient } from "./pg-client.js";
 
-let ca: CertificateAuthority;
-let caDir: string;
-beforeAll(async () => {
-  caDir = await mkdtemp(join(tmpdir(), "prodlike-ca-"));
-  ca = await loadOrCreateCa(caDir);
-});
-afterAll(() => rm(caDir, { recursive: true, force: true }));
+const temp = useTempCa();
 afterEach(cleanup);
 
 async function setup(options: { toxics?: unknown[]; requireTls?: boolean } = {}) {
@@ -26,7 +17,7 @@ async function setup(options: { toxics?: unknown[]; requireTls?: boolean } = {})
     name: "db",
     upstream: { host: "127.0.0.1", port: backend.port },
     clock,
-    tls: { ca, names: ["localhost", "127.0.0.1"] },
+    tls: { ca: temp.ca, names: ["localhost", "127.0.0.1"] },
     toxics: options.toxics,
     requireTls: options.requireTls,
   }).start();
@@ -39,7 +30,7 @@ const ready = (c: { count(t: string): number }, n = 1) => expect.poll(() => c.co
 describe("PostgresLink", { timeout: 20_000 }, () => {
   it("answers SSLRequest, ends TLS with the CA's certificate and forwards the startup in plaintext", async () => {
     const { backend, link } = await setup();
-    const c = await pgClient(link.port, { ca: ca.certPem });
+    const c = await pgClient(link.port, { ca: temp.ca.certPem });
     await ready(c);
     expect(c.count("R")).toBe(1);
     expect(backend.seen.startups).toEqual([{ user: "postgres.abcdef", database: "postgres" }]);
@@ -94,13 +85,13 @@ describe("PostgresLink", { timeout: 20_000 }, () => {
     const closed = new Promise((resolve) => bad.on("close", resolve));
     bad.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     await closed;
-    const c = await pgClient(link.port, { ca: ca.certPem });
+    const c = await pgClient(link.port, { ca: temp.ca.certPem });
     await ready(c);
   });
 
   it("idle drop, silent (Supavisor): closes the connection after 16 virtual minutes, not before", async () => {
     const { clock, link } = await setup({ toxics: [{ type: "idle_drop", attributes: { timeout: "15m" } }] });
-    const c = await pgClient(link.port, { ca: ca.certPem });
+    const c = await pgClient(link.port, { ca: temp.ca.certPem });
     await ready(c);
     await clock.advance(14 * 60_000);
     c.query("select 1");
@@ -115,7 +106,7 @@ describe("PostgresLink", { timeout: 20_000 }, () => {
 
   it("idle drop, fatal (PgBouncer client_idle_timeout): FATAL 08P01 then close", async () => {
     const { clock, link } = await setup({ toxics: [{ type: "idle_drop", attributes: { timeout: "10m", mode: "fatal" } }] });
-    const c = await pgClient(link.port, { ca: ca.certPem });
+    const c = await pgClient(link.port, { ca: temp.ca.certPem });
     await ready(c);
     await clock.advance(16 * 60_000);
     await expect.poll(() => c.state.closed).toBe(true);
@@ -124,9 +115,9 @@ describe("PostgresLink", { timeout: 20_000 }, () => {
 
   it("max client connections: the one beyond the limit gets Supavisor's text", async () => {
     const { link } = await setup({ toxics: [{ type: "max_connections", attributes: { limit: 1 } }] });
-    const first = await pgClient(link.port, { ca: ca.certPem });
+    const first = await pgClient(link.port, { ca: temp.ca.certPem });
     await ready(first);
-    const second = await pgClient(link.port, { ca: ca.certPem });
+    const second = await pgClient(link.port, { ca: temp.ca.certPem });
     await expect.poll(() => second.state.closed).toBe(true);
     expect(second.errors()).toEqual([
       expect.objectContaining({ S: "FATAL", M: "max client connections reached, limit: 1" }),
@@ -139,7 +130,7 @@ describe("PostgresLink", { timeout: 20_000 }, () => {
     const { clock, link } = await setup({
       toxics: [{ type: "neon_suspend", attributes: { after: "5m", wake_latency: 200 } }],
     });
-    const c = await pgClient(link.port, { ca: ca.certPem });
+    const c = await pgClient(link.port, { ca: temp.ca.certPem });
     await ready(c);
     await clock.advance(4 * 60_000);
     c.query("select 1");
@@ -153,7 +144,7 @@ describe("PostgresLink", { timeout: 20_000 }, () => {
     ]);
     expect(link.suspended).toBe(true);
     const started = performance.now();
-    const next = await pgClient(link.port, { ca: ca.certPem });
+    const next = await pgClient(link.port, { ca: temp.ca.certPem });
     await ready(next);
     expect(performance.now() - started).toBeGreaterThanOrEqual(190);
     expect(link.suspended).toBe(false);
@@ -161,7 +152,7 @@ describe("PostgresLink", { timeout: 20_000 }, () => {
 
   it("applies stream toxics to the plaintext after TLS: latency on queries", async () => {
     const { link } = await setup();
-    const c = await pgClient(link.port, { ca: ca.certPem });
+    const c = await pgClient(link.port, { ca: temp.ca.certPem });
     await ready(c);
     link.addToxic({ type: "latency", attributes: { latency: 120 } });
     const started = performance.now();
@@ -175,11 +166,11 @@ describe("PostgresLink without its upstream", { timeout: 20_000 }, () => {
   it("tells the client in a FATAL ErrorResponse instead of a bare close", async () => {
     const { link, backend } = await setup();
     link.setUpstream({ host: "127.0.0.1", port: 1 });
-    const c = await pgClient(link.port, { ca: ca.certPem });
+    const c = await pgClient(link.port, { ca: temp.ca.certPem });
     await expect.poll(() => c.state.closed).toBe(true);
     expect(c.errors()).toEqual([expect.objectContaining({ S: "FATAL", C: "08006", M: expect.stringContaining("cannot reach 127.0.0.1:1") })]);
     link.setUpstream({ host: "127.0.0.1", port: backend.port });
-    const again = await pgClient(link.port, { ca: ca.certPem });
+    const again = await pgClient(link.port, { ca: temp.ca.certPem });
     await ready(again);
   });
 });

@@ -1,22 +1,13 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { VirtualClock } from "../../../src/clock.js";
 import { PostgresLink } from "../../../src/links/postgres/postgres-link.js";
-import { loadOrCreateCa, type CertificateAuthority } from "../../../src/tls/ca.js";
 import { fakePostgres } from "./fake-postgres.js";
+import { useTempCa } from "../../helpers/ca.js";
 import { cleanup, disposers } from "./helpers.js";
 
 const hasPsql = spawnSync("psql", ["--version"]).status === 0;
-let ca: CertificateAuthority;
-let caDir: string;
-beforeAll(async () => {
-  caDir = await mkdtemp(join(tmpdir(), "prodlike-ca-"));
-  ca = await loadOrCreateCa(caDir);
-});
-afterAll(() => rm(caDir, { recursive: true, force: true }));
+const temp = useTempCa();
 afterEach(cleanup);
 
 /** psql reading queries from a pipe, one at a time, through the link; returns its stderr after the idle span. */
@@ -27,11 +18,11 @@ async function psqlAcrossIdle(toxic: Record<string, unknown>): Promise<{ stderr:
     name: "db",
     upstream: { host: "127.0.0.1", port: backend.port },
     clock,
-    tls: { ca, names: ["localhost", "127.0.0.1"] },
+    tls: { ca: temp.ca, names: ["localhost", "127.0.0.1"] },
     toxics: [toxic],
   }).start();
   disposers.push(() => link.stop());
-  const url = `postgresql://postgres.ref:pw@localhost:${link.port}/postgres?sslmode=verify-full&sslrootcert=${ca.certPath}`;
+  const url = `postgresql://postgres.ref:pw@localhost:${link.port}/postgres?sslmode=verify-full&sslrootcert=${temp.ca.certPath}`;
   const psql = spawn("psql", [url, "-X", "-A", "-t"], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, PGCONNECT_TIMEOUT: "5" } });
   disposers.push(() => void psql.kill());
   let stdout = "";

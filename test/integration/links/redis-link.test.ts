@@ -1,22 +1,13 @@
-import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import tls from "node:tls";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { VirtualClock } from "../../../src/clock.js";
 import { RedisLink } from "../../../src/links/redis/redis-link.js";
-import { loadOrCreateCa, type CertificateAuthority } from "../../../src/tls/ca.js";
 import { command, fakeRedis } from "./fake-redis.js";
+import { useTempCa } from "../../helpers/ca.js";
 import { cleanup, disposers } from "./helpers.js";
 
-let ca: CertificateAuthority;
-let caDir: string;
-beforeAll(async () => {
-  caDir = await mkdtemp(join(tmpdir(), "prodlike-ca-"));
-  ca = await loadOrCreateCa(caDir);
-});
-afterAll(() => rm(caDir, { recursive: true, force: true }));
+const temp = useTempCa();
 afterEach(cleanup);
 
 async function setup(toxics: unknown[] = []) {
@@ -26,7 +17,7 @@ async function setup(toxics: unknown[] = []) {
     name: "redis",
     upstream: { host: "127.0.0.1", port: redis.port },
     clock,
-    tls: { ca, names: ["localhost", "127.0.0.1"] },
+    tls: { ca: temp.ca, names: ["localhost", "127.0.0.1"] },
     toxics,
   }).start();
   disposers.push(() => link.stop());
@@ -34,7 +25,7 @@ async function setup(toxics: unknown[] = []) {
 }
 
 async function tlsClient(port: number) {
-  const socket = tls.connect({ port, host: "127.0.0.1", servername: "localhost", ca: ca.certPem });
+  const socket = tls.connect({ port, host: "127.0.0.1", servername: "localhost", ca: temp.ca.certPem });
   const state = { text: "", closed: false, error: undefined as string | undefined };
   socket.setEncoding("latin1");
   socket.on("data", (d: string) => (state.text += d));
