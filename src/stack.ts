@@ -8,7 +8,7 @@ import { projectName, resolveStack, type StackOverrides } from "./config/resolve
 import type { StackDescription } from "./config/types.js";
 import { assertPortFree, createEdge, type AppBackend, type Edge } from "./edge/index.js";
 import { APP_SOURCE_DIR, buildApp, RENDER_UID } from "./engine/app-build.js";
-import { putFiles, type ContainerFile } from "./engine/put-files.js";
+import { putOverlay, type Overlay } from "./engine/put-files.js";
 import { containerLogs, ensureNetwork, ensureVolume, networkGateway, removeStack } from "./engine/containers.js";
 import { connectEngine, type Docker } from "./engine/docker.js";
 import { ensureImages } from "./engine/images.js";
@@ -312,9 +312,9 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
       repository: `prodlike-app/${projectName(dir)}`,
     };
     const build = await buildApp(docker, buildOptions);
-    // Files reloaded by watch since `overlayImage` was built: every fresh container of that
-    // image (a wake, a crash restart) gets them, so it runs the code last reloaded.
-    let overlay: () => ContainerFile[] = () => [];
+    // Files reloaded (or removed) by watch since `overlayImage` was built: every fresh container
+    // of that image (a wake, a crash restart) gets them, so it runs the code last reloaded.
+    let overlay: () => Overlay = () => ({ files: [], removed: [] });
     let overlayImage = build.image;
     if (appSpec.preDeployCommand) await runPreDeploy(docker, description, build.image, env, labels, extraHosts, logger);
 
@@ -331,7 +331,7 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
       publicHost: appSpec.publicHost,
       extraHosts,
       plan: appSpec.plan,
-      prepare: (container, image) => (image === overlayImage ? putFiles(container, APP_SOURCE_DIR, overlay(), RENDER_UID) : Promise.resolve()),
+      prepare: (container, image) => (image === overlayImage ? putOverlay(container, APP_SOURCE_DIR, overlay(), RENDER_UID) : Promise.resolve()),
       logger,
     });
     started.push(app);
@@ -400,7 +400,13 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
       };
       watch = await startWatch({ docker, description, edge, hooks: redeployHooks, app, logger });
       const reloaded = watch.reloader;
-      overlay = () => [...reloaded.applied.values()].filter((file): file is NonNullable<typeof file> => file !== null);
+      overlay = () => {
+        const entries = [...reloaded.applied];
+        return {
+          files: entries.flatMap(([, file]) => (file ? [file] : [])),
+          removed: entries.flatMap(([path, file]) => (file ? [] : [path])),
+        };
+      };
       started.push({ stop: () => watch!.close() });
     }
     return new RunningStack({ description, docker, edge, clock, app, links, control, cloudinary, watch, env: hostEnv, logger, caPem: ca.certPem });

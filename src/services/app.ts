@@ -8,6 +8,7 @@ import { createContainer, followLogs, publishedPort, waitReady } from "../engine
 import type { Docker } from "../engine/docker.js";
 import { execCapture } from "../engine/exec.js";
 import { containerName, LABEL_RESTARTS } from "../engine/labels.js";
+import { REMOVE_LISTED } from "../engine/put-files.js";
 import { APP_CA_FILE, APP_SOURCE_DIR } from "../engine/app-build.js";
 import { APP_PORT } from "./app-env.js";
 
@@ -314,7 +315,7 @@ export class AppInstance {
       image: this.#options.image,
       labels: { ...this.#options.labels, [LABEL_RESTARTS]: String(this.#restarts) },
       env: { ...this.#options.env, ...this.#options.perInstance() },
-      cmd: ["bash", "-c", `${TRUST_PREFIX} exec ${this.#options.startCommand}`],
+      cmd: ["bash", "-c", `${REMOVE_LISTED} ${TRUST_PREFIX} exec ${this.#options.startCommand}`],
       workingDir: APP_SOURCE_DIR,
       alias: "app",
       publish: [APP_PORT],

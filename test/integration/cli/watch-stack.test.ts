@@ -1,4 +1,4 @@
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { downFixture, fetchApp, runCli, upFixture, type FixtureStack } from "../../helpers/cli.js";
@@ -97,11 +97,16 @@ describe("watch and reload under prodlike up", () => {
     await expect.poll(async () => (await heading()).h1, { timeout: 30_000 }).toBe("recovered");
   });
 
-  it("serves the reloaded code from a fresh container after sleep and wake", async () => {
+  it("serves the reloaded code from a fresh container after sleep and wake, without the files removed under watch", async () => {
     const dir = stack!.fixture.dir;
+    const inApp = async (path: string) => (await runCli(["exec", dir, "app", "--", "test", "-e", path])).code === 0;
+    expect(await inApp("README.md")).toBe(true);
+    await rm(join(dir, "README.md"));
+    await expect.poll(() => inApp("README.md"), { timeout: 30_000 }).toBe(false);
     expect((await runCli(["sleep", dir])).code).toBe(0);
     expect((await runCli(["wake", dir])).code).toBe(0);
     expect(await heading()).toEqual({ status: 200, h1: "recovered" });
+    expect(await inApp("README.md")).toBe(false); // the image has it; the fresh container must not
   });
 
   it("keeps the old container serving when a new start command cannot boot, and redeploys on the fix", async () => {
