@@ -151,7 +151,10 @@ export const memoryLimit: Scenario = {
     }
     // The kernel's event can come first; gunicorn's line about the kill follows when its arbiter
     // reaps the worker, which a memory-starved container may take seconds to do.
-    const oomLines = async () => oomKillLines(await context.appLogsSince(since), await context.appLogsSince(0));
+    const oomLines = async () => {
+      const whole = await context.appLogsSince(0); // after the barrier: the window below is read from the same journal
+      return oomKillLines(stack.app.logs({ since }).map((entry) => entry.line), whole);
+    };
     let lines = await oomLines();
     for (const deadline = Date.now() + OOM_LINE_WAIT_MS; stack.app.oomKills > oomKillsBefore && lines.length === 0 && Date.now() < deadline; ) {
       await delay(250);
