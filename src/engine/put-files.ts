@@ -23,8 +23,11 @@ export interface Overlay {
  */
 const REMOVED_LIST = "/tmp/prodlike-removed";
 
-/** Shell, first in the app's start command: remove the files of REMOVED_LIST (none: nothing). */
-export const REMOVE_LISTED = `[ -f ${REMOVED_LIST} ] && xargs -0 -r rm -f -- < ${REMOVED_LIST};`;
+/**
+ * Shell, first in the app's start command: remove the files of REMOVED_LIST (none: nothing), then
+ * the list, so a restart of the same container cannot remove a file synced again since.
+ */
+export const REMOVE_LISTED = `[ -f ${REMOVED_LIST} ] && { xargs -0 -r rm -f -- < ${REMOVED_LIST}; rm -f ${REMOVED_LIST}; };`;
 
 /**
  * Put files into a container (created or running) under `dir`, owned by `uid`. Only file
