@@ -42,3 +42,20 @@ export interface StreamToxic {
   /** Returns once it has passed the end of stream on, or promptly once interrupted. */
   pipe(stub: ToxicStub): Promise<void>;
 }
+
+/**
+ * The loop of most toxics: each chunk read goes to `handle`, until the end of stream (passed on)
+ * or an interruption. `handle` returns false when it stopped early (interrupted while it held
+ * data, or it closed the connection): the loop ends there.
+ */
+export async function forEachChunk(stub: ToxicStub, handle: (chunk: Buffer) => boolean | Promise<boolean>): Promise<void> {
+  for (;;) {
+    const chunk = await stub.read();
+    if (chunk === INTERRUPTED) return;
+    if (chunk === null) {
+      stub.write(null);
+      return;
+    }
+    if (!(await handle(chunk))) return;
+  }
+}

@@ -1,4 +1,4 @@
-import { INTERRUPTED, type StreamToxic } from "../toxic.js";
+import { forEachChunk, type StreamToxic } from "../toxic.js";
 
 /** Passes `bytes` bytes, then closes the connection. The count survives re-piping. */
 export function limitDataToxic(attrs: { bytes: number }): StreamToxic {
@@ -9,25 +9,19 @@ export function limitDataToxic(attrs: { bytes: number }): StreamToxic {
         stub.close();
         return;
       }
-      for (;;) {
-        const chunk = await stub.read();
-        if (chunk === INTERRUPTED) return;
-        if (chunk === null) {
-          stub.write(null);
-          return;
-        }
+      await forEachChunk(stub, (chunk) => {
         const room = attrs.bytes - passed;
         if (chunk.length < room) {
           passed += chunk.length;
           stub.write(chunk);
-          continue;
+          return true;
         }
         passed = attrs.bytes;
         stub.write(chunk.subarray(0, room));
         stub.drop(chunk.subarray(room));
         stub.close();
-        return;
-      }
+        return false;
+      });
     },
   };
 }

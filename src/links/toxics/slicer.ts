@@ -1,16 +1,10 @@
-import { INTERRUPTED, type StreamToxic } from "../toxic.js";
+import { forEachChunk, type StreamToxic } from "../toxic.js";
 
 /** Cuts chunks into pieces of `average_size` ± `size_variation` bytes, `delay` µs apart. */
 export function slicerToxic(attrs: { average_size: number; size_variation: number; delay: number }): StreamToxic {
   return {
-    async pipe(stub) {
-      for (;;) {
-        const chunk = await stub.read();
-        if (chunk === INTERRUPTED) return;
-        if (chunk === null) {
-          stub.write(null);
-          return;
-        }
+    pipe: (stub) =>
+      forEachChunk(stub, async (chunk) => {
         let rest = chunk;
         while (rest.length > 0) {
           const spread = attrs.size_variation > 0 ? Math.round((stub.random() * 2 - 1) * attrs.size_variation) : 0;
@@ -19,10 +13,10 @@ export function slicerToxic(attrs: { average_size: number; size_variation: numbe
           rest = rest.subarray(size);
           if (rest.length > 0 && !(await stub.sleep(attrs.delay / 1000))) {
             stub.write(rest);
-            return;
+            return false;
           }
         }
-      }
-    },
+        return true;
+      }),
   };
 }
