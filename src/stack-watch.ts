@@ -1,16 +1,15 @@
 import type { Logger } from "pino";
 import type { StackDescription } from "./config/types.js";
-import type { Edge } from "./edge/index.js";
 import type { Docker } from "./engine/docker.js";
 import { DockerReloadTarget } from "./engine/reload-target.js";
 import { ProdlikeError } from "./errors.js";
-import type { AppInstance } from "./services/app.js";
+import type { RemoteApp } from "./platform/client.js";
 import { classifyOptionsFor, watchAndReload, type WatchSession } from "./watch/index.js";
 
 /** What the watcher needs from the running stack to deploy a change. */
 export interface DeployHooks {
   /** The app container now serving. */
-  readonly containerId: () => string | undefined;
+  readonly containerId: () => Promise<string | undefined>;
   /** Build a new image from the sources and start a fresh container from it (a Render deploy). */
   readonly rebuildAndRedeploy: () => Promise<void>;
   /** render.yaml / Procfile / .env / prodlike.yaml changed: resolve again and restart what changed. */
@@ -24,24 +23,25 @@ export interface DeployHooks {
 export function startWatch(options: {
   docker: Docker;
   description: StackDescription;
-  edge: Edge;
+  /** The edge's hold, around each change. */
+  hold: <T>(fn: () => Promise<T>) => Promise<T>;
   hooks: DeployHooks;
-  app: Pick<AppInstance, "answers" | "start" | "statusOf">;
+  app: Pick<RemoteApp, "answers" | "start" | "statusOf">;
   logger: Logger;
 }): Promise<WatchSession> {
-  const { docker, description, edge, hooks, app, logger } = options;
+  const { docker, description, hold, hooks, app, logger } = options;
   const preload = /--preload\b/.test(description.app.startCommand);
   const target = new DockerReloadTarget(docker, {
     dir: description.dir,
-    container: () => {
-      const id = hooks.containerId();
+    container: async () => {
+      const id = await hooks.containerId();
       if (!id) throw new ProdlikeError("APP_START_FAILED", "the app is not running (asleep or stopped): the change is applied at its next start");
       return id;
     },
     preload,
     rebuildAndRedeploy: hooks.rebuildAndRedeploy,
     reresolve: hooks.reresolve,
-    hold: (fn) => edge.hold(fn),
+    hold,
     probe: () => app.answers(),
     status: (path) => app.statusOf(path),
     publicHost: description.app.publicHost,

@@ -2,36 +2,37 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import type { Logger } from "pino";
-import { parseDuration, VirtualClock, type Clock } from "./clock.js";
+import { parseDuration } from "./clock.js";
 import { checkInstanceName } from "./config/instance.js";
 import { projectName, resolveStack, type StackOverrides } from "./config/resolve.js";
 import type { StackDescription } from "./config/types.js";
-import { assertPortFree, createEdge, type AppBackend, type Edge } from "./edge/index.js";
-import { APP_SOURCE_DIR, buildApp, RENDER_UID } from "./engine/app-build.js";
-import { putOverlay, type Overlay } from "./engine/put-files.js";
-import { containerLogs, ensureNetwork, ensureVolume, networkGateway, removeStack } from "./engine/containers.js";
+import { assertPortFree } from "./edge/index.js";
+import type { EdgeState } from "./edge/index.js";
+import { resolveAccess, type EngineAccess } from "./engine/access.js";
+import { buildApp } from "./engine/app-build.js";
+import { containerLogs, ensureNetwork, ensureVolume, removeStack } from "./engine/containers.js";
 import { connectEngine, type Docker } from "./engine/docker.js";
+import { execCapture, type ExecResult } from "./engine/exec.js";
 import { ensureImages } from "./engine/images.js";
-import { stackLabels } from "./engine/labels.js";
+import { findServiceContainer, stackServices } from "./engine/inspect.js";
+import { containerName, networkName, stackLabels } from "./engine/labels.js";
+import { ensurePlatformImage } from "./engine/platform-image.js";
+import { freeLocalPort, hostForUrl, platformPorts, startPlatformContainer, type StartedPlatform } from "./engine/platform-container.js";
 import { sweepOrphans } from "./engine/reaper.js";
 import { releaseStack, watchStack } from "./engine/watchdog.js";
 import { ProdlikeError } from "./errors.js";
-import { createControlServer, type ControlServer, type LinkSet } from "./links/index.js";
 import { silentLogger } from "./logger.js";
-import { AppInstance } from "./services/app.js";
-import { appEnv, cloudinaryEnv, instanceEnv, postgresUrl, productionCloudName, type AppEndpoints, type GitInfo } from "./services/app-env.js";
+import { PlatformClient, type RemoteApp, type RemoteLinks } from "./platform/client.js";
+import type { PlatformConfig } from "./platform/config.js";
+import { appEnv, cloudinaryEnv, postgresUrl, productionCloudName, serviceId, type AppEndpoints, type GitInfo } from "./services/app-env.js";
 import { runPreDeploy, startServices } from "./services/backing-services.js";
 import { SERVICES } from "./services/definitions.js";
 import { planLinks, redisUrl } from "./services/link-plan.js";
-import { startCloudinary, startLinks, type CloudinaryEndpoint } from "./stack-parts.js";
 import { startWatch, type DeployHooks } from "./stack-watch.js";
-import type { WatchSession } from "./watch/index.js";
 import { clearState, isAlive, loadSecrets, readState, writeControl, writeState } from "./state.js";
 import { loadOrCreateCa } from "./tls/ca.js";
+import type { WatchSession } from "./watch/index.js";
 import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit, type Response as UndiciResponse } from "undici";
-import { execCapture, type ExecResult } from "./engine/exec.js";
-import { findServiceContainer, stackServices } from "./engine/inspect.js";
-import type { AppLogLine } from "./services/app.js";
 
 export interface UpOptions {
   readonly logger?: Logger;
@@ -47,6 +48,11 @@ export interface UpOptions {
    * digits and dashes; it must be unique among the folder's running stacks.
    */
   readonly instance?: string;
+  /**
+   * A stack that outlives this process (`prodlike up -d`): no owner, so nothing removes it
+   * when this process exits; `prodlike down` does. Default false: the stack goes with its owner.
+   */
+  readonly detach?: boolean;
 }
 
 export interface HostEnv {
@@ -57,20 +63,24 @@ export interface HostEnv {
   readonly [key: string]: string;
 }
 
-/** A stack that runs: the containers, the app and the edge. Stop it with `down()`. */
+/**
+ * A stack that runs: its containers on the engine, the platform (edge, links, stand-in, clock,
+ * app instance) among them. This object is a client of the platform's control API; stop the
+ * stack with `down()`.
+ */
 export class RunningStack implements AsyncDisposable {
   readonly description: StackDescription;
+  /** The HTTPS front, as this process reaches it. */
   readonly url: string;
+  /** The plain-HTTP front (answers 301 to HTTPS). */
   readonly httpUrl: string;
   readonly env: HostEnv;
-  readonly app: AppInstance;
+  readonly app: RemoteApp;
+  readonly links: RemoteLinks;
+  readonly platform: PlatformClient;
   readonly #docker: Docker;
-  readonly edge: Edge;
-  readonly clock: Clock;
-  readonly links: LinkSet;
-  readonly #control: ControlServer;
-  readonly #cloudinary: CloudinaryEndpoint;
   readonly #watch: WatchSession | undefined;
+  readonly #release: () => void;
   readonly #logger: Logger;
   readonly #agent: Agent;
   #stopping: Promise<void> | undefined;
@@ -78,31 +88,27 @@ export class RunningStack implements AsyncDisposable {
   constructor(parts: {
     description: StackDescription;
     docker: Docker;
-    edge: Edge;
-    clock: Clock;
-    app: AppInstance;
-    links: LinkSet;
-    control: ControlServer;
-    cloudinary: CloudinaryEndpoint;
+    platform: PlatformClient;
+    url: string;
+    httpUrl: string;
     watch: WatchSession | undefined;
+    release: () => void;
     env: HostEnv;
     logger: Logger;
     caPem: string;
   }) {
     this.description = parts.description;
     this.#docker = parts.docker;
-    this.edge = parts.edge;
-    this.clock = parts.clock;
-    this.links = parts.links;
-    this.#control = parts.control;
-    this.#cloudinary = parts.cloudinary;
+    this.platform = parts.platform;
+    this.app = parts.platform.app;
+    this.links = parts.platform.links;
     this.#watch = parts.watch;
-    this.app = parts.app;
+    this.#release = parts.release;
     this.env = parts.env;
-    this.url = parts.edge.httpsUrl;
-    this.httpUrl = parts.edge.httpUrl;
+    this.url = parts.url;
+    this.httpUrl = parts.httpUrl;
     this.#logger = parts.logger;
-    // The edge's certificate is issued by prodlike's own CA: trust it here, and only here.
+    // The front's certificate is issued by prodlike's own CA: trust it here, and only here.
     this.#agent = new Agent({ connect: { ca: parts.caPem } });
   }
 
@@ -121,7 +127,7 @@ export class RunningStack implements AsyncDisposable {
    */
   async exec(command: string | readonly string[], options: { service?: string; env?: Readonly<Record<string, string>> } = {}): Promise<ExecResult> {
     const service = options.service ?? "app";
-    const id = service === "app" ? this.app.containerId : await findServiceContainer(this.#docker, this.description.project, service);
+    const id = service === "app" ? await this.app.containerId() : await findServiceContainer(this.#docker, this.description.project, service);
     if (!id) {
       const names = (await stackServices(this.#docker, this.description.project)).map((s) => s.name);
       throw new ProdlikeError(
@@ -140,7 +146,7 @@ export class RunningStack implements AsyncDisposable {
   async logs(options: { service?: string; since?: number; tail?: number } = {}): Promise<string[]> {
     const service = options.service ?? "app";
     if (service === "app") {
-      const lines = this.app.logs({ since: options.since }).map((entry: AppLogLine) => entry.line);
+      const lines = (await this.app.logs({ since: options.since })).map((entry) => entry.line);
       return options.tail === undefined ? lines : lines.slice(-options.tail);
     }
     const id = await findServiceContainer(this.#docker, this.description.project, service);
@@ -149,17 +155,13 @@ export class RunningStack implements AsyncDisposable {
     return text.replace(/\n$/, "").split("\n");
   }
 
-  /** Stop the edge, remove containers and network; volumes only when asked. Idempotent. */
+  /** Remove the containers (the platform, the app) and the network; volumes only when asked. Idempotent. */
   down(options: { volumes?: boolean } = {}): Promise<void> {
     this.#stopping ??= (async () => {
       this.#logger.info({ project: this.description.project }, "stopping the stack");
       await this.#watch?.close();
-      await this.#control.stop();
-      await this.edge.stop();
-      await this.app.stop();
-      await this.links.stop();
-      await this.#cloudinary.stop();
       await removeStack(this.#docker, this.description.project, options);
+      this.#release();
       releaseStack(this.description.project);
       await this.#agent.close().catch(() => {});
       const state = await readState(this.description.dir);
@@ -170,15 +172,20 @@ export class RunningStack implements AsyncDisposable {
 
   /** Act as if `duration` (ms or "16m") passed: idle timers fire in order (pooler drops, sleep). */
   async idle(duration: number | string): Promise<void> {
-    await this.clock.advance(typeof duration === "number" ? duration : parseDuration(duration));
+    await this.platform.advance(typeof duration === "number" ? duration : parseDuration(duration));
   }
 
   sleep(): Promise<void> {
-    return this.edge.sleep();
+    return this.platform.sleep();
   }
 
   wake(): Promise<void> {
-    return this.edge.wake();
+    return this.platform.wake();
+  }
+
+  /** The edge's state: running, sleeping, waking, unrouted, restarting. */
+  edgeState(): Promise<EdgeState | "deploying"> {
+    return this.platform.edgeState();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -196,36 +203,44 @@ export async function up(dir: string, options: UpOptions = {}): Promise<RunningS
   options.onResolved?.(description);
   const { project } = description;
 
+  const docker = await connectEngine();
   const previous = sideStack ? null : await readState(description.dir);
-  if (previous && previous.pid !== process.pid && isAlive(previous.pid) && previous.status !== "failed") {
+  if (previous && previous.status !== "failed" && (await stackAlive(docker, previous.project, previous.pid, previous.detached))) {
     throw new ProdlikeError(
       "STACK_RUNNING",
-      `a stack for ${description.dir} is already running (pid ${previous.pid}, ${previous.urls?.app ?? "starting"}). ` +
+      `a stack for ${description.dir} is already running (${previous.detached ? "detached" : `pid ${previous.pid}`}, ${previous.urls?.app ?? "starting"}). ` +
         "Use `prodlike status` to see it, or `prodlike down` to stop it first.",
     );
   }
-  const docker = await connectEngine();
   await sweepOrphans(docker, logger);
   // Leftovers of a run whose owner died belong to nobody now.
   await removeStack(docker, project);
+  // Until the platform watches its owner, a watchdog process removes the stack if this one dies.
   watchStack(project, logger);
   const startedAt = new Date().toISOString();
-  if (!sideStack) await writeState(description.dir, { project, dir: description.dir, pid: process.pid, status: "starting", startedAt });
+  const detached = options.detach === true;
+  if (!sideStack) await writeState(description.dir, { project, dir: description.dir, pid: process.pid, detached, status: "starting", startedAt });
 
   try {
     // A taken port should fail in a second, not after the build.
-    await assertPortFree(description.ports.https, "--port");
-    await assertPortFree(description.ports.http, "--http-port");
-    const stack = await startServicesAndApp(docker, description, logger, options);
+    const access = await resolveAccess(docker);
+    if (access.kind === "local") {
+      await assertPortFree(description.ports.https, "--port");
+      await assertPortFree(description.ports.http, "--http-port");
+    }
+    const stack = await startStack(docker, description, access, logger, options);
     if (!sideStack) await writeState(description.dir, {
       project,
       dir: description.dir,
       pid: process.pid,
+      detached,
       status: "running",
       startedAt,
       urls: { app: stack.url, http: stack.httpUrl },
       hostEnv: stack.env,
     });
+    // A detached stack is on its own now: the watchdog must not remove it when this process exits.
+    if (detached) releaseStack(project);
     return stack;
   } catch (err) {
     await removeStack(docker, project).catch(() => {});
@@ -234,6 +249,7 @@ export async function up(dir: string, options: UpOptions = {}): Promise<RunningS
       project,
       dir: description.dir,
       pid: process.pid,
+      detached,
       status: "failed",
       startedAt,
       error: err instanceof Error ? err.message : String(err),
@@ -242,26 +258,30 @@ export async function up(dir: string, options: UpOptions = {}): Promise<RunningS
   }
 }
 
-/** The edge's view of the app: wake and restart are fresh containers, as on Render. */
-function appBackend(app: AppInstance): AppBackend {
-  return {
-    ensureRunning: async () => app.address ?? (await app.start()),
-    restart: () => app.start(),
-    stop: () => app.stop(),
-  };
+/** Whether the stack recorded in a state file still runs: its owner process, or (detached) its platform container. */
+export async function stackAlive(docker: Docker, project: string, pid: number, detached: boolean | undefined): Promise<boolean> {
+  if (!detached) return isAlive(pid);
+  const info = await docker.getContainer(containerName(project, "platform")).inspect().catch(() => null);
+  return info?.State?.Running === true;
 }
 
-async function startServicesAndApp(docker: Docker, description: StackDescription, logger: Logger, options: UpOptions): Promise<RunningStack> {
+/** The Cloudinary stand-in's network alias: a `*.localhost` name, which browsers resolve to 127.0.0.1 where its port is published. */
+const CLOUDINARY_HOST = "cloudinary.localhost";
+
+async function startStack(docker: Docker, description: StackDescription, access: EngineAccess, logger: Logger, options: UpOptions): Promise<RunningStack> {
   const { project, dir, app: appSpec } = description;
-  const labels = stackLabels(project, dir);
+  const detached = options.detach === true;
+  const labels = stackLabels(project, dir, { owned: !detached });
   const generatedKeys = generatedKeysOf(description);
-  const [images, secrets, ca] = await Promise.all([
+  const [images, platformImage, secrets, ca] = await Promise.all([
     ensureImages(docker, logger),
+    ensurePlatformImage(docker, logger),
     loadSecrets(dir, [...generatedKeys, "SECRET_KEY"]),
     loadOrCreateCa(),
   ]);
   await ensureNetwork(docker, project, labels);
-  const gateway = await networkGateway(docker, project);
+  // Run from a container of this engine: join the stack's network to reach it by name.
+  if (access.kind === "network") await docker.getNetwork(networkName(project)).connect({ Container: access.container });
   const volumes = new Map<string, { name: string; created: boolean; id: string }>();
   for (const service of SERVICES) {
     if (service.volume) volumes.set(service.name, await ensureVolume(docker, project, service.volume.purpose, labels));
@@ -274,27 +294,68 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
         `Run \`prodlike down --volumes ${dir}\` to delete the old data and start fresh (or restore the file).`,
     );
   }
-  const ports = await startServices(docker, description, secrets, images, labels, logger);
+  const ports = await startServices(docker, description, secrets, images, labels, logger, access.bindAddress);
 
-  // In-process parts are stopped in reverse order if a later step fails.
-  const started: { stop(): Promise<void> }[] = [];
+  const plan = planLinks(description);
+  // Locally the stand-in's port is the same number in its container and on the host: one URL for both.
+  const cloudinaryPort = access.kind === "local" ? await freeLocalPort([8443, 8080, 9000, plan.db.port, plan.redis.port]) : undefined;
+  const platformConfigPorts = platformPorts(cloudinaryPort);
+  const cloudinary = {
+    url: `https://${CLOUDINARY_HOST}:${platformConfigPorts.cloudinary}`,
+    cloudName: productionCloudName(description),
+    apiKey: secrets.cloudinaryKey,
+    apiSecret: secrets.cloudinarySecret,
+  };
+  const database = { user: description.database.user, password: secrets.postgresPassword, database: description.database.databaseName };
+  const endpoints: AppEndpoints = {
+    database: { ...database, host: plan.db.host, port: plan.db.port, url: postgresUrl({ ...database, host: plan.db.host, port: plan.db.port }, plan.db.params) },
+    redisUrl: redisUrl(plan.redis, plan.redis.host, plan.redis.port, secrets.redisPassword),
+    cloudinary,
+  };
+  const env = appEnv(description, secrets, endpoints, await gitInfo(dir));
+  const platformName = containerName(project, "platform");
+  const config: PlatformConfig = {
+    project,
+    labels,
+    token: randomBytes(24).toString("base64url"),
+    ca: { certPem: ca.certPem, keyPem: ca.keyPem },
+    owned: !detached,
+    reachableAs: [...new Set([access.host, platformName, "platform"])],
+    ports: platformConfigPorts,
+    links: { plan, db: { host: "pgbouncer", port: servicePort("pgbouncer") }, redis: { host: "redis", port: servicePort("redis") } },
+    cloudinary: {
+      host: CLOUDINARY_HOST,
+      cloudName: cloudinary.cloudName,
+      apiKey: cloudinary.apiKey,
+      apiSecret: cloudinary.apiSecret,
+      s3: { endpoint: `http://minio:${servicePort("minio")}`, accessKeyId: secrets.minioUser, secretAccessKey: secrets.minioPassword },
+    },
+    app: {
+      startCommand: appSpec.startCommand,
+      startCommandSource: appSpec.startCommandSource,
+      env,
+      instancePrefix: serviceId(description),
+      limits: appSpec.limits,
+      cpuLimits: process.env.PRODLIKE_CPU_LIMITS !== "off",
+      healthCheckPath: appSpec.healthCheckPath,
+      publicHost: appSpec.publicHost,
+      plan: appSpec.plan,
+    },
+    edge: { serviceName: appSpec.serviceName, publicHost: appSpec.publicHost, sleepAfterMs: appSpec.limits.sleepAfterMs, coldStartDelayMs: appSpec.coldStartDelayMs },
+  };
+  // The links must answer before the build: a build command may migrate through them.
+  const started: StartedPlatform = await startPlatformContainer(docker, {
+    config,
+    image: platformImage,
+    access,
+    aliases: [plan.db.host, plan.redis.host, CLOUDINARY_HOST],
+    // From a container job the front is reached by name: fixed host ports would only collide between jobs.
+    hostPorts: access.kind === "network" ? { https: 0, http: 0 } : { https: description.ports.https, http: description.ports.http },
+    logger,
+  });
+  const platform = new PlatformClient(started.control);
+  const release = detached ? () => {} : await platform.own();
   try {
-    const clock = new VirtualClock();
-    const plan = planLinks(description);
-    const links = await startLinks({ plan, gateway, ports, clock, ca, logger });
-    started.push(links);
-    const cloudinary = await startCloudinary({ gateway, minioPort: ports.minio!, secrets, cloudName: productionCloudName(description), ca, logger });
-    started.push(cloudinary);
-    const database = { user: description.database.user, password: secrets.postgresPassword, database: description.database.databaseName };
-    const endpoints: AppEndpoints = {
-      database: { ...database, host: plan.db.host, port: plan.db.port, url: postgresUrl({ ...database, host: plan.db.host, port: plan.db.port }, plan.db.params) },
-      redisUrl: redisUrl(plan.redis, plan.redis.host, plan.redis.port, secrets.redisPassword),
-      cloudinary,
-    };
-    const env = appEnv(description, secrets, endpoints, await gitInfo(dir));
-    // Inside the containers the production host names resolve to the links on the gateway.
-    const extraHosts = [`${plan.db.host}:${gateway}`, `${plan.redis.host}:${gateway}`];
-
     const buildOptions = {
       project,
       dir,
@@ -305,120 +366,125 @@ async function startServicesAndApp(docker: Docker, description: StackDescription
       // A fresh database volume means the build (which may migrate) must run again.
       salt: volumes.get("postgres")?.id ?? "",
       labels,
-      extraHosts,
       caPem: ca.certPem,
       logger,
       // The folder's, not the instance's: every stack of the folder can reuse a build whose inputs match.
       repository: `prodlike-app/${projectName(dir)}`,
     };
     const build = await buildApp(docker, buildOptions);
-    // Files reloaded (or removed) by watch since `overlayImage` was built: every fresh container
-    // of that image (a wake, a crash restart) gets them, so it runs the code last reloaded.
-    let overlay: () => Overlay = () => ({ files: [], removed: [] });
-    let overlayImage = build.image;
-    if (appSpec.preDeployCommand) await runPreDeploy(docker, description, build.image, env, labels, extraHosts, logger);
-
-    const app = new AppInstance(docker, {
-      project,
-      image: build.image,
-      startCommand: appSpec.startCommand,
-      startCommandSource: appSpec.startCommandSource,
-      env,
-      perInstance: () => instanceEnv(description),
-      limits: appSpec.limits,
-      labels,
-      healthCheckPath: appSpec.healthCheckPath,
-      publicHost: appSpec.publicHost,
-      extraHosts,
-      plan: appSpec.plan,
-      prepare: (container, image) => (image === overlayImage ? putOverlay(container, APP_SOURCE_DIR, overlay(), RENDER_UID) : Promise.resolve()),
-      logger,
-    });
-    started.push(app);
-    await app.start().catch((err: unknown) => {
+    if (appSpec.preDeployCommand) await runPreDeploy(docker, description, build.image, env, labels, logger);
+    await platform.deploy(build.image).catch((err: unknown) => {
       throw new ProdlikeError("APP_START_FAILED", err instanceof Error ? err.message : String(err), { cause: err });
     });
-    // The edge comes last, once there is an app to route to (its health checks start at once).
-    const edge = await createEdge({
-      serviceName: appSpec.serviceName,
-      publicHost: appSpec.publicHost,
-      backend: appBackend(app),
-      clock,
-      ca,
-      logger,
-      port: description.ports.https,
-      httpPort: description.ports.http,
-      sleepAfterMs: appSpec.limits.sleepAfterMs ?? undefined,
-      coldStartDelayMs: appSpec.coldStartDelayMs,
-      healthCheck: { path: appSpec.healthCheckPath },
-    });
-    started.push(edge);
-    const token = randomBytes(24).toString("base64url");
-    const control = await createControlServer({ links, clock, token, logger, edge });
-    started.push(control);
-    if (!options.overrides?.projectSuffix) await writeControl(dir, { url: control.url, token });
+    if (!options.overrides?.projectSuffix) await writeControl(dir, started.control);
 
-    const hostDatabase = { ...database, host: gateway, port: plan.db.port };
+    const front = started.reach(platformConfigPorts.https);
+    const httpFront = started.reach(platformConfigPorts.http);
+    const dbAt = started.reach(plan.db.port);
+    const redisAt = started.reach(plan.redis.port);
+    const cloudinaryAt = started.reach(platformConfigPorts.cloudinary);
+    const hostCloudinary = { ...cloudinary, url: `https://${hostForUrl(cloudinaryAt.host)}:${cloudinaryAt.port}` };
+    const s3 = access.kind === "network" ? { host: containerName(project, "minio"), port: servicePort("minio") } : { host: access.host, port: ports.minio! };
     const hostEnv: HostEnv = {
-      APP_URL: edge.httpsUrl,
-      DATABASE_URL: postgresUrl(hostDatabase, plan.db.params),
-      REDIS_URL: redisUrl(plan.redis, gateway, plan.redis.port, secrets.redisPassword),
+      APP_URL: `https://${hostForUrl(front.host)}:${front.port}`,
+      DATABASE_URL: postgresUrl({ ...database, host: dbAt.host, port: dbAt.port }, plan.db.params),
+      REDIS_URL: redisUrl(plan.redis, dbAt.host === redisAt.host ? redisAt.host : redisAt.host, redisAt.port, secrets.redisPassword),
       PRODLIKE_CA: ca.certPath,
-      S3_ENDPOINT: `http://127.0.0.1:${ports.minio}`,
+      S3_ENDPOINT: `http://${hostForUrl(s3.host)}:${s3.port}`,
       S3_ACCESS_KEY_ID: secrets.minioUser,
       S3_SECRET_ACCESS_KEY: secrets.minioPassword,
-      CLOUDINARY_URL: cloudinaryEnv(cloudinary, false).CLOUDINARY_URL!,
+      CLOUDINARY_URL: cloudinaryEnv(hostCloudinary, false).CLOUDINARY_URL!,
       CLOUDINARY_BROWSE_URL: `${cloudinary.url}/`,
-      CONTROL_URL: control.url,
+      CONTROL_URL: started.control.url,
     };
     let watch: WatchSession | undefined;
-    if (options.watch) {
-      // What a deploy on Render does for each kind of change, with the current settings.
-      let current = { description, env };
-      const redeployHooks: DeployHooks = {
-        containerId: () => app.containerId,
-        rebuildAndRedeploy: async () => {
-          const rebuilt = await buildApp(docker, { ...buildOptions, buildCommand: current.description.app.buildCommand, env: current.env });
-          if (current.description.app.preDeployCommand) await runPreDeploy(docker, current.description, rebuilt.image, current.env, labels, extraHosts, logger);
-          // The old version serves while the new one boots; requests wait only for the switch.
-          await app.redeploy({ image: rebuilt.image });
-          overlayImage = rebuilt.image;
-        },
-        reresolve: async () => {
-          const next = await resolveStack(dir, options.overrides);
-          const nextSecrets = await loadSecrets(dir, [...generatedKeysOf(next), "SECRET_KEY"]);
-          const nextEnv = appEnv(next, nextSecrets, endpoints, await gitInfo(dir));
-          const unapplied = changedSettings(current.description, next);
-          if (unapplied.length > 0) logger.warn({ changed: unapplied }, `${unapplied.join(", ")} changed: restart \`prodlike up\` to apply that`);
-          const envChanged = JSON.stringify(nextEnv) !== JSON.stringify(current.env);
-          const startChanged = next.app.startCommand !== current.description.app.startCommand;
-          current = { description: next, env: nextEnv };
-          if (envChanged || startChanged) {
-            await app.redeploy({ env: nextEnv, startCommand: next.app.startCommand, startCommandSource: next.app.startCommandSource });
-          }
-        },
-      };
-      watch = await startWatch({ docker, description, edge, hooks: redeployHooks, app, logger });
-      const reloaded = watch.reloader;
-      overlay = () => {
-        const entries = [...reloaded.applied];
-        return {
-          files: entries.flatMap(([, file]) => (file ? [file] : [])),
-          removed: entries.flatMap(([path, file]) => (file ? [] : [path])),
-        };
-      };
-      started.push({ stop: () => watch!.close() });
-    }
-    return new RunningStack({ description, docker, edge, clock, app, links, control, cloudinary, watch, env: hostEnv, logger, caPem: ca.certPem });
+    if (options.watch && !detached) watch = await startWatching({ docker, description, platform, buildOptions, image: build.image, env, endpoints, options, logger });
+    return new RunningStack({
+      description,
+      docker,
+      platform,
+      url: hostEnv.APP_URL,
+      httpUrl: `http://${hostForUrl(httpFront.host)}:${httpFront.port}`,
+      watch,
+      release,
+      env: hostEnv,
+      logger,
+      caPem: ca.certPem,
+    });
   } catch (err) {
-    for (const part of started.reverse()) await part.stop().catch(() => {});
+    release();
     throw err;
   }
 }
 
+function servicePort(name: string): number {
+  return SERVICES.find((service) => service.name === name)!.port;
+}
 
-
-
+/** What a deploy on Render does for each kind of change, with the current settings. */
+async function startWatching(parts: {
+  docker: Docker;
+  description: StackDescription;
+  platform: PlatformClient;
+  buildOptions: Parameters<typeof buildApp>[1];
+  /** The image running now. */
+  image: string;
+  env: Record<string, string>;
+  endpoints: AppEndpoints;
+  options: UpOptions;
+  logger: Logger;
+}): Promise<WatchSession> {
+  const { docker, description, platform, buildOptions, endpoints, options, logger } = parts;
+  const { dir } = description;
+  let current = { description, env: parts.env, image: parts.image };
+  const hooks: DeployHooks = {
+    containerId: () => platform.app.containerId(),
+    rebuildAndRedeploy: async () => {
+      const rebuilt = await buildApp(docker, { ...buildOptions, buildCommand: current.description.app.buildCommand, env: current.env });
+      if (current.description.app.preDeployCommand) await runPreDeploy(docker, current.description, rebuilt.image, current.env, buildOptions.labels, logger);
+      // The old version serves while the new one boots; requests wait only for the switch.
+      await platform.app.redeploy({ image: rebuilt.image });
+      current = { ...current, image: rebuilt.image };
+    },
+    reresolve: async () => {
+      const next = await resolveStack(dir, options.overrides);
+      const nextSecrets = await loadSecrets(dir, [...generatedKeysOf(next), "SECRET_KEY"]);
+      const nextEnv = appEnv(next, nextSecrets, endpoints, await gitInfo(dir));
+      const unapplied = changedSettings(current.description, next);
+      if (unapplied.length > 0) logger.warn({ changed: unapplied }, `${unapplied.join(", ")} changed: restart \`prodlike up\` to apply that`);
+      const envChanged = JSON.stringify(nextEnv) !== JSON.stringify(current.env);
+      const startChanged = next.app.startCommand !== current.description.app.startCommand;
+      current = { ...current, description: next, env: nextEnv };
+      if (envChanged || startChanged) {
+        await platform.app.redeploy({ env: nextEnv, startCommand: next.app.startCommand, startCommandSource: next.app.startCommandSource });
+      }
+    },
+  };
+  const session = await startWatch({
+    docker,
+    description,
+    // After each change, the platform learns the files reloaded since the image was built: a
+    // wake or a crash restart then starts with them, whether or not this process still runs.
+    hold: async (fn) => {
+      try {
+        return await platform.hold(fn);
+      } finally {
+        await pushOverlay().catch((err: unknown) => logger.debug({ err }, "could not send the reloaded files to the platform"));
+      }
+    },
+    hooks,
+    app: platform.app,
+    logger,
+  });
+  const pushOverlay = async () => {
+    const entries = [...session.reloader.applied];
+    await platform.app.setOverlay(current.image, {
+      files: entries.flatMap(([, file]) => (file ? [file] : [])),
+      removed: entries.flatMap(([path, file]) => (file ? [] : [path])),
+    });
+  };
+  return session;
+}
 
 function generatedKeysOf(description: StackDescription): string[] {
   return Object.entries(description.app.env).flatMap(([key, source]) => (source.kind === "generated" ? [key] : []));

@@ -49,7 +49,10 @@ export type StackStatus = "starting" | "running" | "stopping" | "failed";
 export interface StackState {
   readonly project: string;
   readonly dir: string;
+  /** The process that started the stack (and owns it, unless detached). */
   readonly pid: number;
+  /** `up -d`: no process owns the stack; it runs until `prodlike down`. */
+  readonly detached?: boolean;
   readonly status: StackStatus;
   readonly startedAt: string;
   readonly error?: string;

@@ -24,8 +24,9 @@ export function registerDown(program: Command, globals: () => GlobalOptions): vo
     .addHelpText(
       "after",
       `
-A stack is stopped by its own process: \`down\` sends it SIGTERM (as Ctrl-C would), waits for it,
-kills it after --timeout, then removes whatever is left (containers and network carry the label
+A stack that a foreground \`prodlike up\` owns is stopped by that process: \`down\` sends it SIGTERM
+(as Ctrl-C would), waits for it, kills it after --timeout. Then it removes whatever is left (a
+detached stack, \`up -d\`, is only containers: its platform container runs the front and the app) (containers and network carry the label
 prodlike.project=<name>). The volumes (the database, MinIO's files) stay, so the next \`up\`
 finds the data; --volumes deletes them.
 
@@ -46,7 +47,8 @@ Leftovers of a process that was killed are removed by its watchdog within second
       // Counted first: the owning process removes its own containers when signalled.
       const before = await docker.listContainers({ all: true, filters: projectFilter(where.project) });
       const beforeNetworks = await docker.listNetworks({ filters: projectFilter(where.project) });
-      const owner = where.state?.pid;
+      // A detached stack has no owner process: its platform goes with the containers.
+      const owner = where.state?.detached ? undefined : where.state?.pid;
       if (owner && owner !== process.pid && isAlive(owner)) {
         process.kill(owner, "SIGTERM");
         const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { ProdlikeError } from "../errors.js";
-import { isAlive } from "../state.js";
+import { connectEngine } from "../engine/docker.js";
+import { stackAlive } from "../stack.js";
 import { locate, type GlobalOptions } from "./context.js";
 import { print } from "./output.js";
 
@@ -15,7 +16,8 @@ export function registerEnv(program: Command, _globals: () => GlobalOptions): vo
     .action(async (dir: string, key: string | undefined, flags: { output: string }) => {
       const where = await locate(dir);
       const env = where.state?.hostEnv;
-      if (!env || !isAlive(where.state!.pid)) {
+      const state = where.state;
+      if (!env || !state || !(await stackAlive(await connectEngine(), state.project, state.pid, state.detached))) {
         throw new ProdlikeError("STACK_NOT_FOUND", `no stack runs for ${where.dir}: start it with \`prodlike up -d ${dir}\``);
       }
       if (key) {

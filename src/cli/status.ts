@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { connectEngine } from "../engine/docker.js";
 import { stackServices } from "../engine/inspect.js";
-import { isAlive } from "../state.js";
+import { stackAlive } from "../stack.js";
 import { locate, type GlobalOptions } from "./context.js";
 import { callControl } from "./control-client.js";
 import { print, table } from "./output.js";
@@ -24,7 +24,8 @@ export function registerStatus(program: Command, _globals: () => GlobalOptions):
       const where = await locate(dir);
       const docker = await connectEngine();
       const services = await stackServices(docker, where.project);
-      const owner = where.state && isAlive(where.state.pid) ? where.state : null;
+      const state = where.state;
+      const owner = state && (await stackAlive(docker, state.project, state.pid, state.detached)) ? state : null;
       const status = owner?.status ?? (services.length > 0 ? "orphaned" : "stopped");
       const links = owner
         ? ((await callControl(dir, "GET", "/links").catch(() => null)) as { links: LinkView[] } | null)?.links ?? null
@@ -33,7 +34,8 @@ export function registerStatus(program: Command, _globals: () => GlobalOptions):
         project: where.project,
         dir: where.dir,
         status,
-        pid: owner?.pid ?? null,
+        pid: owner && !owner.detached ? owner.pid : null,
+        detached: owner?.detached ?? false,
         urls: owner?.urls ?? null,
         env: owner?.hostEnv ?? null,
         services,
@@ -43,7 +45,7 @@ export function registerStatus(program: Command, _globals: () => GlobalOptions):
         print(JSON.stringify(report, null, 2));
         return;
       }
-      print(`${where.project}  ${status}${owner ? ` (pid ${owner.pid})` : ""}  ${where.dir}`);
+      print(`${where.project}  ${status}${owner ? (owner.detached ? " (detached)" : ` (pid ${owner.pid})`) : ""}  ${where.dir}`);
       if (owner?.urls) print(`app: ${owner.urls.app}   http: ${owner.urls.http}`);
       if (status === "orphaned") print("its owning process is gone: `prodlike down` removes what is left");
       if (services.length > 0) {

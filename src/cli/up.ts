@@ -1,20 +1,14 @@
-import { spawn } from "node:child_process";
-import { openSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import type { StackOverrides } from "../config/resolve.js";
 import { ProdlikeError } from "../errors.js";
 import { up, type RunningStack } from "../stack.js";
-import { isAlive, readState, stateDir } from "../state.js";
-import { addProfileOptions, locate, makeLogger, profileOverrides, type GlobalOptions, type ProfileFlags } from "./context.js";
+import { addProfileOptions, makeLogger, profileOverrides, type GlobalOptions, type ProfileFlags } from "./context.js";
 import { print, reportError } from "./output.js";
 
 interface UpFlags extends ProfileFlags {
   detach?: boolean;
   port?: string;
   httpPort?: string;
-  daemonChild?: boolean;
   watch?: boolean;
 }
 
@@ -23,12 +17,11 @@ export function registerUp(program: Command, globals: () => GlobalOptions): void
     .command("up")
     .description("build and start the app and its production-like services; Ctrl-C stops and removes them")
     .argument("[dir]", "the Django project (the folder with manage.py)", ".")
-    .option("-d, --detach", "start in the background and return; stop later with `prodlike down`")
+    .option("-d, --detach", "leave the stack running in the engine and return (no watch); stop it with `prodlike down`")
     .option("-p, --port <port>", "HTTPS port of the front on 127.0.0.1 (0 picks a free one)", parsePort)
     .option("--http-port <port>", "plain-HTTP port that redirects to HTTPS (0 picks a free one)", parsePort);
   addProfileOptions(command)
     .option("--no-watch", "do not watch the project: no reload or redeploy on save")
-    .addOption(hidden("--daemon-child"))
     .addHelpText(
       "after",
       `
@@ -42,12 +35,8 @@ prodlike.yaml. The app gets DEBUG=False, PORT=10000, DATABASE_URL (through PgBou
 REDIS_URL and Render's RENDER_* variables, as in production.`,
     )
     .action(async (dir: string, flags: UpFlags) => {
-      process.exitCode = flags.detach ? await detach(dir, globals()) : await foreground(dir, flags, globals());
+      process.exitCode = flags.detach ? await detach(dir, flags, globals()) : await foreground(dir, flags, globals());
     });
-}
-
-function hidden(flags: string): Option {
-  return new Option(flags).hideHelp();
 }
 
 function parsePort(value: string): string {
@@ -104,7 +93,7 @@ async function foreground(dir: string, flags: UpFlags, globals: GlobalOptions): 
       return 130;
     }
     stack = first.stack;
-    summary(stack, flags.daemonChild === true);
+    summary(stack);
     await stopped;
     await stack.down();
     return 0;
@@ -116,8 +105,7 @@ async function foreground(dir: string, flags: UpFlags, globals: GlobalOptions): 
   }
 }
 
-function summary(stack: RunningStack, quiet: boolean): void {
-  if (quiet) return;
+function summary(stack: RunningStack): void {
   const { app } = stack.description;
   print("");
   print(`  ${app.serviceName} is up, as on Render (${app.plan} plan, ${app.limits.memoryMb} MB)`);
@@ -130,39 +118,27 @@ function summary(stack: RunningStack, quiet: boolean): void {
   print("");
 }
 
-/** `up -d`: the same `up` in a background process that keeps the front running. */
-async function detach(dir: string, globals: GlobalOptions): Promise<number> {
-  const { dir: absolute, state } = await locate(dir);
-  if (state && isAlive(state.pid) && state.status !== "failed") {
-    return reportError(new ProdlikeError("STACK_RUNNING", `a stack for ${absolute} is already running (pid ${state.pid}): \`prodlike status\` shows it, \`prodlike down\` stops it`));
-  }
-  await mkdir(stateDir(absolute), { recursive: true });
-  const logFile = join(stateDir(absolute), "up.log");
-  const out = openSync(logFile, "w");
-  const args = process.argv.slice(2).filter((a) => a !== "-d" && a !== "--detach");
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args, "--daemon-child", "--log-format", "json"], {
-    detached: true,
-    stdio: ["ignore", out, out],
-    cwd: process.cwd(),
-  });
-  child.unref();
-  process.stderr.write(`starting in the background (pid ${child.pid}); its log: ${logFile}\n`);
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 300));
-    const now = await readState(resolve(absolute));
-    const mine = now !== null && now.pid === child.pid ? now : null;
-    if (mine?.status === "running") {
-      print(`up: ${mine.urls?.app}`);
-      for (const [key, value] of Object.entries(mine.hostEnv ?? {})) print(`${key}=${value}`);
-      return 0;
-    }
-    if (mine?.status === "failed") {
-      process.stderr.write(`\nerror: ${mine.error}\n(full log: ${logFile})\n`);
-      return 1;
-    }
-    if (!isAlive(child.pid!)) {
-      process.stderr.write(`\nerror: the background process exited before the stack was up; its log (${logFile}) says why\n`);
-      return 1;
-    }
+/**
+ * `up -d`: the same `up`, detached: the stack lives in the engine (its platform container runs
+ * the front, the links and the app's wakes and restarts) and this process returns. Nothing of
+ * prodlike keeps running on this machine; `prodlike down` removes the stack.
+ */
+async function detach(dir: string, flags: UpFlags, globals: GlobalOptions): Promise<number> {
+  const logger = makeLogger(globals);
+  try {
+    const stack = await up(dir, {
+      logger,
+      detach: true,
+      overrides: overridesFrom(flags),
+      onResolved: (description) => {
+        for (const warning of description.warnings) logger.warn(warning);
+      },
+    });
+    print(`up: ${stack.url}`);
+    for (const [key, value] of Object.entries(stack.env)) print(`${key}=${value}`);
+    if (flags.watch !== false) process.stderr.write("detached: files are not watched (run `prodlike up` in the foreground to reload on save)\n");
+    return 0;
+  } catch (err) {
+    return reportError(err, logger);
   }
 }

@@ -60,6 +60,12 @@ export interface EdgeOptions {
   readonly headersTimeoutMs?: number;
   /** Time a client has to send its full request, body included. Default 100 min, like Render. */
   readonly requestTimeoutMs?: number;
+  /** Where to listen. Default 127.0.0.1; the platform container listens on every interface. */
+  readonly host?: string;
+  /** More names (and addresses) for the certificate: how clients outside the container reach the front. */
+  readonly certificateNames?: readonly string[];
+  /** The HTTPS port clients reach (a published port), for the HTTP→HTTPS redirect. Default: the listening one. */
+  readonly redirectPort?: () => number;
 }
 
 export type EdgeEvents = {
@@ -111,6 +117,8 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
   readonly #localName: string;
   #agent = newAgent();
   #ports = { https: 0, http: 0 };
+  readonly #host: string;
+  readonly #redirectPort: () => number;
   #stopping: Promise<void> | undefined;
 
   constructor(options: EdgeOptions, ca: CertificateAuthority) {
@@ -118,6 +126,8 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
     this.#log = (options.logger ?? silentLogger()).child({ component: "edge" });
     this.publicHost = options.publicHost ?? `${options.serviceName}.onrender.com`;
     this.#localName = `${options.serviceName}.onrender.localhost`;
+    this.#host = options.host ?? "127.0.0.1";
+    this.#redirectPort = options.redirectPort ?? (() => this.#ports.https);
     const wakeTimeoutMs = options.wakeTimeoutMs ?? 90_000;
     const health = options.healthCheck;
     this.#gate = new InstanceGate({
@@ -145,7 +155,7 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
       onInstanceGone: () => this.#dropConnections(),
     });
 
-    const cert = issueCertificate(ca, [this.#localName, "localhost", "127.0.0.1"]);
+    const cert = issueCertificate(ca, [...new Set([this.#localName, "localhost", "127.0.0.1", ...(options.certificateNames ?? [])])]);
     const headersTimeout = options.headersTimeoutMs ?? 30_000;
     const serverOptions = {
       maxHeaderSize: options.maxHeaderSize ?? 32 * 1024,
@@ -163,7 +173,7 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
     this.#https.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, this.#log));
     this.#https.on("tlsClientError", (err: Error) => this.#log.debug({ err: err.message }, "TLS handshake failed"));
     this.#http = createHttpServer(serverOptions, (req, res) => {
-      res.writeHead(301, { location: httpsRedirectLocation(req.headers.host, req.url, this.#ports.https), "content-length": "0" });
+      res.writeHead(301, { location: httpsRedirectLocation(req.headers.host, req.url, this.#redirectPort()), "content-length": "0" });
       res.end();
     });
     this.#http.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, this.#log));
@@ -203,8 +213,8 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
 
   async listen(httpsPort: number, httpPort: number): Promise<void> {
     try {
-      this.#ports.https = await listenLocal(this.#https, httpsPort, "--port");
-      this.#ports.http = await listenLocal(this.#http, httpPort, "--http-port");
+      this.#ports.https = await listenLocal(this.#https, httpsPort, "--port", this.#host);
+      this.#ports.http = await listenLocal(this.#http, httpPort, "--http-port", this.#host);
     } catch (err) {
       await this.stop();
       throw err;

@@ -2,8 +2,8 @@ import type { Server } from "node:net";
 import type { AddressInfo } from "node:net";
 import { ProdlikeError } from "../errors.js";
 
-/** Listen on 127.0.0.1; a taken port is a user error that says how to get out of it. */
-export function listenLocal(server: Server, port: number, flag: string): Promise<number> {
+/** Listen on 127.0.0.1 (or `host`); a taken port is a user error that says how to get out of it. */
+export function listenLocal(server: Server, port: number, flag: string, host = "127.0.0.1"): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       if (err.code === "EADDRINUSE" || err.code === "EACCES") {
@@ -11,7 +11,7 @@ export function listenLocal(server: Server, port: number, flag: string): Promise
         reject(
           new ProdlikeError(
             "PORT_TAKEN",
-            `port ${port} on 127.0.0.1 ${why}: free it (\`ss -ltnp 'sport = :${port}'\` shows what holds it) ` +
+            `port ${port} on ${host} ${why}: free it (\`ss -ltnp 'sport = :${port}'\` shows what holds it) ` +
               `or choose another with ${flag} <port> (${flag} 0 picks a free one)`,
             { cause: err },
           ),
@@ -19,7 +19,7 @@ export function listenLocal(server: Server, port: number, flag: string): Promise
       } else reject(err);
     };
     server.once("error", onError);
-    server.listen(port, "127.0.0.1", () => {
+    server.listen(port, host, () => {
       server.off("error", onError);
       resolve((server.address() as AddressInfo).port);
     });

@@ -30,7 +30,6 @@ export interface AppBuildOptions {
   /** Changes whenever the build must run again though the sources did not (a fresh database). */
   readonly salt: string;
   readonly labels: Readonly<Record<string, string>>;
-  readonly extraHosts?: readonly string[];
   /** prodlike's CA, placed in the image at APP_CA_FILE so the app can trust the links' TLS. */
   readonly caPem?: string;
   readonly logger: Logger;
@@ -81,7 +80,6 @@ export async function buildApp(docker: Docker, options: AppBuildOptions): Promis
       cmd: ["bash", "-c", options.buildCommand],
       workingDir: APP_SOURCE_DIR,
       volumes: { [PIP_CACHE_VOLUME]: PIP_CACHE_DIR },
-      extraHosts: options.extraHosts,
     },
     log,
     {

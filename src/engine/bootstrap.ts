@@ -29,7 +29,14 @@ export async function tryPull(docker: Docker, image: string): Promise<boolean> {
   try {
     const stream = await withTimeout(docker.pull(image), 20_000);
     await withTimeout(
-      new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve()))),
+      // Podman answers a failed pull with 200 and an `error` event: that is a failure too.
+      new Promise<void>((resolve, reject) =>
+        docker.modem.followProgress(stream, (err: Error | null, events: { error?: string }[] | undefined) => {
+          const failed = err ?? events?.find((event) => event.error)?.error;
+          if (failed) reject(failed instanceof Error ? failed : new Error(failed));
+          else resolve();
+        }),
+      ),
       600_000,
     );
     return true;
@@ -68,9 +75,9 @@ export async function bootstrapBaseImage(docker: Docker, logger: Logger): Promis
       join(root, "etc/dpkg/dpkg.cfg.d/prodlike-slim"),
       "path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\npath-exclude /usr/share/man/*\n",
     );
-    const [repo, tag] = BASE_IMAGE.split(":") as [string, string | undefined];
     const tar = spawn("tar", ["-C", root, "-c", "."], { stdio: ["ignore", "pipe", "inherit"] });
-    const response = await docker.importImage(tar.stdout, { repo, tag: tag ?? "latest", changes: ['CMD ["bash"]'] } as object);
+    // The tag inside `repo` (the API allows it): Podman ignores a separate `tag` and would make debian:latest.
+    const response = await docker.importImage(tar.stdout, { repo: BASE_IMAGE.includes(":") ? BASE_IMAGE : `${BASE_IMAGE}:latest`, changes: ['CMD ["bash"]'] } as object);
     await new Promise<void>((resolve, reject) => docker.modem.followProgress(response, (err) => (err ? reject(err) : resolve())));
     log.info({ image: BASE_IMAGE }, "base image imported");
   } finally {

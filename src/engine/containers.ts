@@ -18,14 +18,18 @@ export interface ContainerSpec {
   readonly workingDir?: string;
   /** Network alias on the stack network (the service's host name for the others). */
   readonly alias?: string;
-  /** Container port published on 127.0.0.1 (a free host port) for host-side clients. */
-  readonly publish?: readonly number[];
+  /** More network aliases (the production host names the platform answers under). */
+  readonly aliases?: readonly string[];
+  /** Container ports published for clients outside the engine: a free host port, or the one given. */
+  readonly publish?: readonly (number | { readonly port: number; readonly hostPort?: number })[];
+  /** HostIp of published ports: 127.0.0.1 with a local engine, the engine host's address with a remote one. */
+  readonly publishAddress?: string;
+  /** `source:target[:mode]` bind mounts (the engine socket into the platform). */
+  readonly binds?: readonly string[];
   /** Named volume → mount path. */
   readonly volumes?: Readonly<Record<string, string>>;
   readonly memoryMb?: number;
   readonly cpus?: number;
-  /** `host:ip` entries for /etc/hosts: production host names that resolve to the stack's links. */
-  readonly extraHosts?: readonly string[];
 }
 
 export async function ensureNetwork(docker: Docker, project: string, labels: Record<string, string>): Promise<string> {
@@ -39,14 +43,6 @@ export async function ensureNetwork(docker: Docker, project: string, labels: Rec
  * A named volume of the stack. `id` is a random label set at creation: it tells a fresh volume
  * from a kept one (the engine's CreatedAt follows the folder's mtime, so it cannot).
  */
-/** The stack network's gateway: the host's address on it, where the links listen. */
-export async function networkGateway(docker: Docker, project: string): Promise<string> {
-  const info = await docker.getNetwork(networkName(project)).inspect();
-  const gateway = (info.IPAM?.Config as { Gateway?: string }[] | undefined)?.find((c) => c.Gateway)?.Gateway;
-  if (!gateway) throw new ProdlikeError("INTERNAL", `network ${networkName(project)} has no IPv4 gateway; the links need one to listen on`);
-  return gateway;
-}
-
 export async function ensureVolume(
   docker: Docker,
   project: string,
@@ -63,8 +59,10 @@ export async function ensureVolume(
 
 export async function createContainer(docker: Docker, spec: ContainerSpec): Promise<Dockerode.Container> {
   const network = networkName(spec.project);
-  const exposed = Object.fromEntries((spec.publish ?? []).map((port) => [`${port}/tcp`, {}]));
-  const bindings = Object.fromEntries((spec.publish ?? []).map((port) => [`${port}/tcp`, [{ HostIp: "127.0.0.1", HostPort: "" }]]));
+  const published = (spec.publish ?? []).map((entry) => (typeof entry === "number" ? { port: entry, hostPort: undefined } : entry));
+  const exposed = Object.fromEntries(published.map(({ port }) => [`${port}/tcp`, {}]));
+  const hostIp = spec.publishAddress ?? "127.0.0.1";
+  const bindings = Object.fromEntries(published.map(({ port, hostPort }) => [`${port}/tcp`, [{ HostIp: hostIp, HostPort: hostPort ? String(hostPort) : "" }]]));
   // A leftover of the same name (a crashed run) would block the create: it belongs to this stack.
   await docker.getContainer(spec.name).remove({ force: true, v: false }).catch(() => {});
   return docker.createContainer({
@@ -79,14 +77,13 @@ export async function createContainer(docker: Docker, spec: ContainerSpec): Prom
     HostConfig: {
       NetworkMode: network,
       PortBindings: bindings,
-      Binds: Object.entries(spec.volumes ?? {}).map(([volume, path]) => `${volume}:${path}`),
+      Binds: [...Object.entries(spec.volumes ?? {}).map(([volume, path]) => `${volume}:${path}`), ...(spec.binds ?? [])],
       Memory: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
       MemorySwap: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
       NanoCpus: spec.cpus ? Math.round(spec.cpus * 1e9) : undefined,
-      ExtraHosts: spec.extraHosts ? [...spec.extraHosts] : undefined,
     },
     NetworkingConfig: {
-      EndpointsConfig: { [network]: { Aliases: spec.alias ? [spec.alias] : [] } },
+      EndpointsConfig: { [network]: { Aliases: [...(spec.alias ? [spec.alias] : []), ...(spec.aliases ?? [])] } },
     },
   });
 }
@@ -97,6 +94,14 @@ export async function publishedPort(container: Dockerode.Container, port: number
   const binding = info.NetworkSettings.Ports?.[`${port}/tcp`]?.[0];
   if (!binding) throw new ProdlikeError("INTERNAL", `container ${info.Name} does not publish port ${port}`);
   return Number(binding.HostPort);
+}
+
+/** The container's address on a network (the platform reaches the app there). */
+export async function containerAddress(container: Dockerode.Container, network: string): Promise<string> {
+  const info = await container.inspect();
+  const address = info.NetworkSettings.Networks?.[network]?.IPAddress;
+  if (!address) throw new ProdlikeError("INTERNAL", `container ${info.Name} has no address on network ${network}`);
+  return address;
 }
 
 export interface WaitOptions {
@@ -128,6 +133,8 @@ export async function waitReady(container: Dockerode.Container, options: WaitOpt
       );
     }
     const health = state.Health?.Status;
+    // Podman without systemd never schedules HEALTHCHECK runs: ask it to run one now.
+    if (health === "starting" && Date.now() - started > 2_000) await runPodmanHealthcheck(container);
     const healthy = health === undefined || health === "healthy";
     if (healthy && (!options.probe || (await options.probe().catch(() => false)))) return;
     if (Date.now() - started > options.timeoutMs) {
@@ -142,6 +149,17 @@ export async function waitReady(container: Dockerode.Container, options: WaitOpt
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 1.5, 500);
   }
+}
+
+/**
+ * Podman's own API runs a container's health check on request (Docker has no such call: 404,
+ * ignored). Rootless Podman without systemd schedules none, so health stays "starting" otherwise.
+ */
+async function runPodmanHealthcheck(container: Dockerode.Container): Promise<void> {
+  const modem = container.modem as { dial(options: object, callback: (err: unknown) => void): void };
+  await new Promise<void>((resolve) => {
+    modem.dial({ path: `/v4.0.0/libpod/containers/${container.id}/healthcheck`, method: "GET", statusCodes: { 200: true, 404: true, 409: true, 500: true } }, () => resolve());
+  });
 }
 
 export async function containerLogs(container: Dockerode.Container, tail = 50): Promise<string> {
@@ -203,7 +221,7 @@ export async function removeStack(docker: Docker, project: string, options: { vo
   const containers = await docker.listContainers({ all: true, filters });
   await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
   const networks = await docker.listNetworks({ filters });
-  await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(() => {})));
+  await Promise.all(networks.map((n) => removeNetwork(docker, n.Id)));
   let volumes = 0;
   if (options.volumes) {
     const list = (await docker.listVolumes({ filters })).Volumes ?? [];
@@ -211,4 +229,15 @@ export async function removeStack(docker: Docker, project: string, options: { vo
     volumes = list.length;
   }
   return { containers: containers.length, networks: networks.length, volumes };
+}
+
+/**
+ * Remove a network, first disconnecting what is still attached: containers that are not the
+ * stack's (a CI job's container that joined it to reach the stack) would block the removal.
+ */
+export async function removeNetwork(docker: Docker, id: string): Promise<void> {
+  const network = docker.getNetwork(id);
+  const info = (await network.inspect().catch(() => null)) as { Containers?: Record<string, unknown> } | null;
+  for (const container of Object.keys(info?.Containers ?? {})) await network.disconnect({ Container: container, Force: true }).catch(() => {});
+  await network.remove().catch(() => {});
 }

@@ -6,6 +6,11 @@ export type { Docker };
 
 const SOCKETS = ["/var/run/docker.sock", `${process.env.HOME ?? ""}/.docker/run/docker.sock`, "/run/user/0/docker.sock"];
 
+/** The engine through a socket mounted at `path` (the platform container's view of it). */
+export function socketEngine(path: string): Docker {
+  return new Docker({ socketPath: path });
+}
+
 /** Find the engine (DOCKER_HOST, then the usual sockets) and check that it answers. */
 export async function connectEngine(): Promise<Docker> {
   const host = process.env.DOCKER_HOST;

@@ -46,43 +46,62 @@ export async function ensureImage(docker: Docker, logger: Logger, name: ServiceI
   log.info({ tag }, `building image ${name}`);
   const context = await buildContext(name, log);
   try {
-    const stream: NodeJS.ReadableStream = await docker.buildImage(tar.pack(context.dir) as unknown as NodeJS.ReadableStream, {
-      t: tag,
-      labels: { [LABEL_IMAGE_INPUTS]: tag },
-      rm: true,
-      forcerm: true,
-    });
-    const output: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      docker.modem.followProgress(
-        stream,
-        (err: Error | null, events: { error?: string }[]) => {
-          const failure = err?.message ?? events?.find((e) => e.error)?.error;
-          if (failure) reject(new Error(failure));
-          else resolve();
-        },
-        (event: { stream?: string; error?: string }) => {
-          const line = event.stream?.trimEnd();
-          if (!line) return;
-          output.push(line);
-          const step = /^Step (\d+\/\d+)/.exec(line);
-          if (step) log.info({ step: step[1] }, line.replace(/^Step \d+\/\d+ : /, "").slice(0, 120));
-          else log.debug(line);
-        },
-      );
-    }).catch((err: Error) => {
-      throw new ProdlikeError(
-        "IMAGE_BUILD_FAILED",
-        `building image ${name} (images/${name}/Dockerfile) failed: ${err.message}\n${tailLines(output.join("\n"), 25)}\n` +
-          "If it could not reach Debian's mirror, check the engine's network (`docker run --rm debian:bookworm-slim apt-get update`).",
-        { cause: err },
-      );
-    });
+    await buildFromContext(docker, log, { name, tag, dir: context.dir });
     log.info({ tag, seconds: ((Date.now() - started) / 1000).toFixed(1) }, `built image ${name}`);
     return { name, tag, built: true };
   } finally {
     await context.dispose();
   }
+}
+
+export interface BuildSpec {
+  /** The folder under images/ that holds the Dockerfile: named in the error. */
+  readonly name: string;
+  readonly tag: string;
+  /** The build context: images/<name> itself, or a temporary folder with it and what was fetched. */
+  readonly dir: string;
+  /** What to check when the build fails; by default the engine's way to Debian's mirror. */
+  readonly hint?: string;
+}
+
+const MIRROR_HINT =
+  "If it could not reach Debian's mirror, check the engine's network (`docker run --rm debian:bookworm-slim apt-get update`).";
+
+/** `docker build` of a context folder, tagged and labelled with its inputs; steps logged as they go. */
+export async function buildFromContext(docker: Docker, log: Logger, spec: BuildSpec): Promise<void> {
+  const { name, tag } = spec;
+  const stream: NodeJS.ReadableStream = await docker.buildImage(tar.pack(spec.dir) as unknown as NodeJS.ReadableStream, {
+    t: tag,
+    labels: { [LABEL_IMAGE_INPUTS]: tag },
+    rm: true,
+    forcerm: true,
+  });
+  const output: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null, events: { error?: string }[]) => {
+        const failure = err?.message ?? events?.find((e) => e.error)?.error;
+        if (failure) reject(new Error(failure));
+        else resolve();
+      },
+      (event: { stream?: string; error?: string }) => {
+        const line = event.stream?.trimEnd();
+        if (!line) return;
+        output.push(line);
+        const step = /^Step (\d+\/\d+)/.exec(line);
+        if (step) log.info({ step: step[1] }, line.replace(/^Step \d+\/\d+ : /, "").slice(0, 120));
+        else log.debug(line);
+      },
+    );
+  }).catch((err: Error) => {
+    throw new ProdlikeError(
+      "IMAGE_BUILD_FAILED",
+      `building image ${name} (images/${name}/Dockerfile) failed: ${err.message}\n` +
+        `${tailLines(output.join("\n"), 25)}\n${spec.hint ?? MIRROR_HINT}`,
+      { cause: err },
+    );
+  });
 }
 
 async function buildContext(name: ServiceImage, logger: Logger): Promise<{ dir: string; dispose(): Promise<void> }> {

@@ -12,7 +12,9 @@ export const LABEL_VOLUME_ID = "prodlike.volume-id";
 /** On the app container: how many times it was restarted after a crash or failed health checks. */
 export const LABEL_RESTARTS = "prodlike.restarts";
 
-export function stackLabels(project: string, dir: string): Record<string, string> {
+/** The labels of a stack's resources; a detached stack (`up -d`) has no owner for a sweep to find dead. */
+export function stackLabels(project: string, dir: string, options: { owned?: boolean } = {}): Record<string, string> {
+  if (options.owned === false) return { [LABEL_PROJECT]: project, [LABEL_DIR]: dir };
   return { [LABEL_PROJECT]: project, [LABEL_DIR]: dir, [LABEL_OWNER_PID]: String(process.pid), [LABEL_OWNER]: formatOwner(currentOwner()) };
 }
 

@@ -31,7 +31,7 @@ export interface DockerReloadTargetOptions {
   /** The project directory on the host. */
   readonly dir: string;
   /** The app container's id; a function when redeploys replace the container. */
-  readonly container: string | (() => string | undefined);
+  readonly container: string | (() => string | undefined | Promise<string | undefined>);
   /** Where the sources are in the container. Default APP_SOURCE_DIR. */
   readonly appDir?: string;
   /** gunicorn runs with --preload (or preload_app): SIGHUP would not load new code, so restart. */
@@ -89,7 +89,7 @@ export class DockerReloadTarget implements ReloadTarget {
   }
 
   async reloadGracefully(): Promise<void> {
-    const container = this.#container();
+    const container = await this.#container();
     if (this.#options.preload) {
       if (this.#options.restart) await this.#options.restart();
       else await container.restart({ t: 10 });
@@ -122,7 +122,7 @@ export class DockerReloadTarget implements ReloadTarget {
   }
 
   async runInApp(cmd: readonly string[], options: { readonly stdin?: string } = {}): Promise<CommandResult> {
-    const container = this.#container();
+    const container = await this.#container();
     const withStdin = options.stdin !== undefined;
     const exec = await container.exec({
       Cmd: ["bash", "-c", `${TRUST} exec "$@"`, "prodlike", ...cmd],
@@ -161,8 +161,8 @@ export class DockerReloadTarget implements ReloadTarget {
     return this.#options.hold ? this.#options.hold(fn) : fn();
   }
 
-  #container(): Dockerode.Container {
-    const id = typeof this.#options.container === "function" ? this.#options.container() : this.#options.container;
+  async #container(): Promise<Dockerode.Container> {
+    const id = typeof this.#options.container === "function" ? await this.#options.container() : this.#options.container;
     if (!id) throw new ProdlikeError("RELOAD_FAILED", "the app is not running (asleep or being redeployed); the change is applied with the next one");
     return this.#docker.getContainer(id);
   }

@@ -19,7 +19,21 @@ export interface ControlServerOptions {
   /** Default 127.0.0.1, port 0. */
   host?: string;
   port?: number;
+  /** More routes (the platform's app, hold and owner routes), asked before answering 404. */
+  routes?: ExtraRoutes;
 }
+
+/**
+ * Answers a route it knows with [status, payload], or "handled" when it wrote the response
+ * itself (a long-lived stream); undefined: not its route.
+ */
+export type ExtraRoutes = (
+  method: string,
+  parts: string[],
+  request: { body: () => Promise<unknown>; query: URLSearchParams; req: http.IncomingMessage; res: http.ServerResponse },
+) => Promise<[number, unknown] | "handled" | undefined>;
+
+export { HttpError };
 
 export interface ControlServer extends AsyncDisposable {
   readonly url: string;
@@ -55,12 +69,13 @@ export async function createControlServer(options: ControlServerOptions): Promis
   const logger = (options.logger ?? silentLogger()).child({ component: "control" });
   const expected = Buffer.from(`Bearer ${options.token}`);
 
-  const route = async (method: string, parts: string[], body: () => Promise<unknown>): Promise<[number, unknown]> => {
+  const route = async (method: string, parts: string[], body: () => Promise<unknown>): Promise<[number, unknown] | undefined> => {
     const [root, name, sub, toxic] = parts;
     if (root === "links" && parts.length === 1 && method === "GET") return [200, { links: links.list() }];
     if (root === "links" && name !== undefined) {
       const link = links.get(name);
-      if (parts.length === 2 && method === "GET") return [200, link.info()];
+      // A Redis link counts the commands it passed (Upstash's request limit counts them too).
+      if (parts.length === 2 && method === "GET") return [200, { ...link.info(), ...("requests" in link ? { requests: link.requests } : {}) }];
       if (sub === "toxics" && parts.length === 3 && method === "GET") return [200, { toxics: link.toxics() }];
       if (sub === "toxics" && parts.length === 3 && method === "POST") {
         const parsed = parseToxic(await body(), link.kind);
@@ -114,7 +129,7 @@ export async function createControlServer(options: ControlServerOptions): Promis
         return [200, { state: edge.state }];
       }
     }
-    throw new HttpError(404, "NOT_FOUND", `no route ${method} /${parts.join("/")}`);
+    return undefined;
   };
 
   const server = http.createServer((req, res) => {
@@ -153,8 +168,14 @@ export async function createControlServer(options: ControlServerOptions): Promis
       });
     const url = new URL(req.url ?? "/", "http://control");
     const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
-    route(req.method ?? "GET", parts, body)
-      .then(([status, payload]) => send(status, payload))
+    const method = req.method ?? "GET";
+    route(method, parts, body)
+      .then(async (answer) => answer ?? (await options.routes?.(method, parts, { body, query: url.searchParams, req, res })))
+      .then((answer) => {
+        if (answer === "handled") return;
+        if (answer === undefined) throw new HttpError(404, "NOT_FOUND", `no route ${method} /${parts.join("/")}`);
+        send(answer[0], answer[1]);
+      })
       .catch((err: unknown) => {
         if (err instanceof HttpError) return send(err.status, { error: { code: err.code, message: err.message } });
         if (isProdlikeError(err) && err.isUserError()) {

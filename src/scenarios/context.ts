@@ -15,7 +15,7 @@ export function createScenarioContext(stack: RunningStack, endpoints: readonly s
     logger,
     appLogsSince: async (since) => {
       await stack.app.flushLogs();
-      return stack.app.logs({ since }).map((entry) => entry.line);
+      return (await stack.app.logs({ since })).map((entry) => entry.line);
     },
     request: async (path, init = {}) => {
       const started = performance.now();

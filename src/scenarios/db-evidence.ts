@@ -44,9 +44,9 @@ export async function warmEndpoints(context: ScenarioContext, paths: readonly st
   const link = context.stack.links.db;
   const warm: WarmEndpoint[] = [];
   for (const path of paths) {
-    const before = linkActivity(link.connections());
+    const before = linkActivity(await link.connections());
     const probe = await context.request(path);
-    warm.push({ path, probe, database: touchedDatabase(before, linkActivity(link.connections())) });
+    warm.push({ path, probe, database: touchedDatabase(before, linkActivity(await link.connections())) });
   }
   return warm;
 }

@@ -106,10 +106,10 @@ async function run(context: ScenarioContext): Promise<ScenarioVerdict> {
   if (!limit) return { status: "skip", summary: notApplicable(context.description), evidence: [], fix: "" };
   const link = context.stack.links.db;
   const concurrency = await appConcurrency(context);
-  const open = () => link.connections().filter((c) => c.state === "open").length;
+  const open = async () => (await link.connections()).filter((c) => c.state === "open").length;
   // Connections opened before the limit is in place would slip past it (and an idle drop may
   // have broken some): start a fresh instance, as Render's sleep and wake would.
-  const heldBefore = open();
+  const heldBefore = await open();
   if (heldBefore > 0) {
     await context.stack.sleep();
     await context.stack.wake();
@@ -119,19 +119,25 @@ async function run(context: ScenarioContext): Promise<ScenarioVerdict> {
   if (!path) {
     return { status: "skip", summary: "no endpoint answered 2xx: nothing to drive", evidence: warm.map((w) => describeProbe(w.probe)), fix: "" };
   }
-  const existing = link.toxics().find((t) => t.type === "max_connections");
+  const existing = (await link.toxics()).find((t) => t.type === "max_connections");
   const effective = existing ? { ...limit, limit: existing.attributes.limit as number, source: `the db link's toxic "${existing.name}"` } : limit;
   const added: string[] = [];
   if (!existing) {
-    link.addToxic({ type: "max_connections", name: LIMIT_TOXIC, attributes: { limit: limit.limit, flavor: limit.flavor } });
+    await link.addToxic({ type: "max_connections", name: LIMIT_TOXIC, attributes: { limit: limit.limit, flavor: limit.flavor } });
     added.push(LIMIT_TOXIC);
   }
-  link.addToxic({ type: "latency", name: HOLD_TOXIC, attributes: { latency: HOLD_MS } });
+  await link.addToxic({ type: "latency", name: HOLD_TOXIC, attributes: { latency: HOLD_MS } });
   added.push(HOLD_TOXIC);
 
   let peak = 0;
+  // One count in flight at a time: each is a request to the platform.
+  let sampling: Promise<void> | undefined;
   const sample = () => {
-    peak = Math.max(peak, open());
+    sampling ??= open()
+      .then((count) => void (peak = Math.max(peak, count)))
+      .catch(() => {})
+      .finally(() => (sampling = undefined));
+    return sampling;
   };
   const sampler = setInterval(sample, 5);
   const since = Date.now();
@@ -140,9 +146,10 @@ async function run(context: ScenarioContext): Promise<ScenarioVerdict> {
     requests = await burst(context, [path], burstSize(concurrency));
   } finally {
     clearInterval(sampler);
+    await sampling;
     for (const name of added) await link.removeToxic(name).catch(() => {});
   }
-  sample();
+  await sample();
   const failed = requests.filter(isServerError);
   const errorLine = await awaitErrorEvidence(context, since, failed, [LIMIT_ERROR]);
   return maxClientsVerdict({ limit: effective, concurrency, path, requests, peak, errorLine, heldBefore });

@@ -136,10 +136,10 @@ export const memoryLimit: Scenario = {
   async run(context: ScenarioContext): Promise<ScenarioVerdict> {
     const { stack, description } = context;
     const since = Date.now();
-    const oomKillsBefore = stack.app.oomKills;
+    const oomKillsBefore = await stack.app.oomKills();
     const probes = await exercise(context);
     // A killed worker shows as a 502 first; its OOM report follows within the pairing window.
-    if (probes.some(isServerError) && stack.app.oomKills === oomKillsBefore) await delay(OOM_REPORT_MS);
+    if (probes.some(isServerError) && (await stack.app.oomKills()) === oomKillsBefore) await delay(OOM_REPORT_MS);
     let reading: MemoryReading | null = null;
     let readError: string | null = null;
     try {
@@ -153,10 +153,10 @@ export const memoryLimit: Scenario = {
     // reaps the worker, which a memory-starved container may take seconds to do.
     const oomLines = async () => {
       const whole = await context.appLogsSince(0); // after the barrier: the window below is read from the same journal
-      return oomKillLines(stack.app.logs({ since }).map((entry) => entry.line), whole);
+      return oomKillLines((await stack.app.logs({ since })).map((entry) => entry.line), whole);
     };
     let lines = await oomLines();
-    for (const deadline = Date.now() + OOM_LINE_WAIT_MS; stack.app.oomKills > oomKillsBefore && lines.length === 0 && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + OOM_LINE_WAIT_MS; (await stack.app.oomKills()) > oomKillsBefore && lines.length === 0 && Date.now() < deadline; ) {
       await delay(250);
       lines = await oomLines();
     }
@@ -166,7 +166,7 @@ export const memoryLimit: Scenario = {
       planMemoryMb: description.app.limits.memoryMb,
       plan: description.app.plan,
       // The app instance leaves out gunicorn's own kills of timed-out workers.
-      oomKills: stack.app.oomKills,
+      oomKills: await stack.app.oomKills(),
       oomKillsBefore,
       oomLines: lines,
       probes,

@@ -120,12 +120,12 @@ export function idleVerdict(input: {
 async function run(context: ScenarioContext): Promise<ScenarioVerdict> {
   const link = context.stack.links.db;
   // The profile's idle toxic, unless someone removed it by name: then this run adds it back for itself.
-  let style = idleStyleOf(link.toxics());
+  let style = idleStyleOf(await link.toxics());
   let added: string | undefined;
   if (!style) {
     style = profileIdleStyle(context.description);
     if (!style) return skip(context.description);
-    link.addToxic({ type: style.toxic.type, name: style.toxic.name, attributes: { ...style.toxic.attributes } });
+    await link.addToxic({ type: style.toxic.type, name: style.toxic.name, attributes: { ...style.toxic.attributes } });
     added = style.toxic.name;
   }
   try {
@@ -140,7 +140,7 @@ async function run(context: ScenarioContext): Promise<ScenarioVerdict> {
     // A second warm request per endpoint, so more than one worker thread holds a connection.
     const warmed = new Map(warm.map((w) => [w.path, w.probe]));
     for (const path of paths) await context.request(path);
-    const openBefore = link.connections().filter((c) => c.state === "open").length;
+    const openBefore = (await link.connections()).filter((c) => c.state === "open").length;
 
     const since = Date.now();
     await context.stack.idle(span);

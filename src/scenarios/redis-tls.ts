@@ -92,9 +92,9 @@ export const redisTls: Scenario = {
       return { status: "fail", summary: "could not read the app's Redis settings in its container", evidence: [read.error], fix: FIX };
     }
     const since = Date.now();
-    const start = redisCommands(context);
+    const start = await redisCommands(context);
     const probes = await exercise(context);
-    const end = redisCommands(context);
+    const end = await redisCommands(context);
     const verdict = redisTlsVerdict({
       use: read.value,
       probes,

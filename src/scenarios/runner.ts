@@ -231,8 +231,9 @@ async function runOne(scenario: Scenario, context: ScenarioContext, timeoutMs: n
 /** Between scenarios: no toxic left on a link, the app awake and routed. */
 async function settle(stack: RunningStack, log: Logger): Promise<void> {
   await stack.links.reset();
-  if (stack.edge.state === "running") return;
-  log.debug({ state: stack.edge.state }, "waking the app before the next scenario");
+  const state = await stack.edgeState();
+  if (state === "running") return;
+  log.debug({ state }, "waking the app before the next scenario");
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     stack.wake(),

@@ -12,10 +12,10 @@ const LIMIT = 500_000;
 export const REDIS_ERROR_LINES = [/max (daily )?requests? limit exceeded/i, /redis\.exceptions\.\w+/, /Redis(Error|ConnectionError)|ResponseError/];
 
 /** Commands the app sent through the redis link so far; null when the stack has no such link. */
-export function redisCommands(context: ScenarioContext): number | null {
+export async function redisCommands(context: ScenarioContext): Promise<number | null> {
   const links = context.stack.links;
   if (!links.has("redis")) return null;
-  const requests = (links.redis as unknown as { requests?: unknown }).requests;
+  const { requests } = await links.redis.info();
   return typeof requests === "number" ? requests : null;
 }
 
@@ -69,10 +69,10 @@ export const upstashLimit: Scenario = {
   title: "the Upstash request limit",
   applies: upstashApplies,
   async run(context: ScenarioContext): Promise<ScenarioVerdict> {
-    const start = redisCommands(context);
+    const start = await redisCommands(context);
     if (start === null) return { status: "skip", summary: "the stack has no Redis link", evidence: [], fix: FIX };
     const warm = await exercise(context);
-    const commandsBefore = (redisCommands(context) ?? start) - start;
+    const commandsBefore = ((await redisCommands(context)) ?? start) - start;
     if (commandsBefore === 0) {
       return {
         status: "skip",
@@ -83,7 +83,7 @@ export const upstashLimit: Scenario = {
     }
     const since = Date.now();
     const links = context.stack.links;
-    links.addToxic("redis", { type: "request_limit", name: TOXIC_NAME, attributes: { limit: LIMIT, usage: LIMIT } });
+    await links.addToxic("redis", { type: "request_limit", name: TOXIC_NAME, attributes: { limit: LIMIT, usage: LIMIT } });
     let probes: Probe[];
     try {
       probes = await exercise(context);

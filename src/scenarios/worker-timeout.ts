@@ -90,7 +90,7 @@ export const workerTimeout: Scenario = {
     const latency = estimateDbLatency(context.description);
     const since = Date.now();
     const links = context.stack.links;
-    links.addToxic("db", { type: "latency", name: TOXIC_NAME, stream: "downstream", attributes: { latency: latency.rttMs } });
+    await links.addToxic("db", { type: "latency", name: TOXIC_NAME, stream: "downstream", attributes: { latency: latency.rttMs } });
     let probes: Probe[];
     try {
       // A client that waits past the timeout sees what gunicorn does; the passing case never waits.

@@ -4,10 +4,10 @@ import { setTimeout as delay } from "node:timers/promises";
 import type Dockerode from "dockerode";
 import type { Logger } from "pino";
 import type { PlanLimits } from "../config/types.js";
-import { createContainer, followLogs, publishedPort, waitReady } from "../engine/containers.js";
+import { containerAddress, createContainer, followLogs, waitReady } from "../engine/containers.js";
 import type { Docker } from "../engine/docker.js";
 import { execCapture } from "../engine/exec.js";
-import { containerName, LABEL_RESTARTS } from "../engine/labels.js";
+import { containerName, LABEL_RESTARTS, networkName } from "../engine/labels.js";
 import { REMOVE_LISTED } from "../engine/put-files.js";
 import { APP_CA_FILE, APP_SOURCE_DIR } from "../engine/app-build.js";
 import { APP_PORT } from "./app-env.js";
@@ -25,7 +25,8 @@ export interface AppInstanceOptions {
   readonly healthCheckPath: string | null;
   readonly publicHost: string;
   readonly bootTimeoutMs?: number;
-  readonly extraHosts?: readonly string[];
+  /** Apply the plan's CPU share (PRODLIKE_CPU_LIMITS=off on the host turns it off). Default true. */
+  readonly cpuLimits?: boolean;
   /** The plan's name, for the warning when its memory is exceeded. */
   readonly plan?: string;
   /** Start a fresh container when one dies, as Render restarts a crashed instance. Default true. */
@@ -119,7 +120,8 @@ export class AppInstance {
   #container: Dockerode.Container | undefined;
   /** The container that passed its readiness check: only its death is a crash. */
   #ready: Dockerode.Container | undefined;
-  #port: number | undefined;
+  /** Where the running container serves, on the stack network. */
+  #target: { host: string; port: number } | undefined;
   /**
    * One address object for the instance's lifetime, its port read live: after a crash restart
    * the edge's routed address points at the fresh container (Render routes to the service).
@@ -148,16 +150,18 @@ export class AppInstance {
     this.#log = options.logger.child({ service: "app" });
     const instance = this;
     this.#address = {
-      host: "127.0.0.1",
+      get host() {
+        return instance.#target?.host ?? "127.0.0.1";
+      },
       get port() {
-        return instance.#port ?? 0;
+        return instance.#target?.port ?? 0;
       },
     };
   }
 
   /** Where the instance listens; undefined when none runs (never started, or stopped). */
   get address(): AppAddress | undefined {
-    return this.#port === undefined ? undefined : this.#address;
+    return this.#target === undefined ? undefined : this.#address;
   }
 
   get containerId(): string | undefined {
@@ -255,7 +259,7 @@ export class AppInstance {
   async stop(): Promise<void> {
     this.#generation++;
     this.#recovering = undefined;
-    this.#port = undefined;
+    this.#target = undefined;
     await this.#retire();
   }
 
@@ -270,10 +274,10 @@ export class AppInstance {
     const generation = this.#generation;
     if (this.#container) this.#restarts++;
     await this.#retire();
-    const { container, port } = await this.#boot(containerName(this.#options.project, "app"), generation);
+    const { container, target } = await this.#boot(containerName(this.#options.project, "app"), generation);
     this.#container = container;
     this.#ready = container;
-    this.#port = port;
+    this.#target = target;
     return this.#address;
   }
 
@@ -286,7 +290,7 @@ export class AppInstance {
     const generation = this.#generation;
     const old = { container: this.#container, unwatch: this.#unwatch.splice(0) };
     const name = containerName(this.#options.project, "app");
-    let booted: { container: Dockerode.Container; port: number };
+    let booted: { container: Dockerode.Container; target: { host: string; port: number } };
     try {
       booted = await this.#boot(`${name}-next`, generation);
     } catch (err) {
@@ -296,7 +300,7 @@ export class AppInstance {
     }
     this.#container = booted.container;
     this.#ready = booted.container;
-    this.#port = booted.port;
+    this.#target = booted.target;
     for (const unwatch of old.unwatch) unwatch();
     // SIGTERM first: gunicorn finishes the requests it has, as on Render.
     await old.container?.stop({ t: 10 }).catch(() => {});
@@ -306,7 +310,7 @@ export class AppInstance {
   }
 
   /** Create, start and wait for one container; it is removed again if it does not come up. */
-  async #boot(name: string, generation: number): Promise<{ container: Dockerode.Container; port: number }> {
+  async #boot(name: string, generation: number): Promise<{ container: Dockerode.Container; target: { host: string; port: number } }> {
     const { limits } = this.#options;
     const container = await createContainer(this.#docker, {
       project: this.#options.project,
@@ -318,10 +322,8 @@ export class AppInstance {
       cmd: ["bash", "-c", `${REMOVE_LISTED} ${TRUST_PREFIX} exec ${this.#options.startCommand}`],
       workingDir: APP_SOURCE_DIR,
       alias: "app",
-      publish: [APP_PORT],
       memoryMb: limits.memoryMb,
-      cpus: process.env.PRODLIKE_CPU_LIMITS === "off" ? undefined : limits.cpus,
-      extraHosts: this.#options.extraHosts,
+      cpus: this.#options.cpuLimits === false ? undefined : limits.cpus,
     });
     this.#containerOoms = 0;
     this.#starts++;
@@ -341,15 +343,15 @@ export class AppInstance {
           if (pid !== undefined) this.#workerOom(pid);
         }),
       );
-      // An app that dies at once has no port mapping: waitReady then reports the exit and its logs.
-      let port: number | undefined;
+      // Reached on the stack network, where the platform runs: no published port.
+      let target: { host: string; port: number } | undefined;
       const started = performance.now();
       await waitReady(container, {
         what: this.#options.healthCheckPath
           ? `GET ${this.#options.healthCheckPath} answering 2xx/3xx on port ${APP_PORT}`
           : `an HTTP answer on port ${APP_PORT}`,
         timeoutMs: this.#options.bootTimeoutMs ?? 180_000,
-        probe: async () => this.#probe((port ??= await publishedPort(container, APP_PORT))),
+        probe: async () => this.#probe((target ??= { host: await containerAddress(container, networkName(this.#options.project)), port: APP_PORT })),
         hint: (logs) => bootHint(logs, this.#options.startCommand, this.#options.startCommandSource),
       });
       if (generation !== this.#generation) throw new Error("the app instance was stopped while it was starting");
@@ -358,7 +360,7 @@ export class AppInstance {
         { seconds: (bootMs / 1000).toFixed(1), bootMs, container: container.id.slice(0, 12), restarts: this.#restarts },
         "app is up",
       );
-      return { container, port: port! };
+      return { container, target: target! };
     } catch (err) {
       await container.remove({ force: true }).catch(() => {});
       throw err;
@@ -385,7 +387,7 @@ export class AppInstance {
   async #watchEvents(container: Dockerode.Container): Promise<() => void> {
     const abort = new AbortController();
     const stream = (await this.#docker.getEvents({
-      filters: { container: [container.id], type: ["container"], event: ["oom", "die"] },
+      filters: { container: [container.id], type: ["container"], event: ["oom", "die", "died"] },
       abortSignal: abort.signal,
     })) as NodeJS.ReadableStream;
     let rest = "";
@@ -475,7 +477,7 @@ export class AppInstance {
 
   /** Whether the running instance answers HTTP at all (any status: its workers have booted). */
   answers(): Promise<boolean> {
-    return this.#port === undefined ? Promise.resolve(false) : this.#probe(this.#port, false);
+    return this.#target === undefined ? Promise.resolve(false) : this.#probe(this.#target, false);
   }
 
   /**
@@ -483,19 +485,19 @@ export class AppInstance {
    * with the public Host and Render's https header; null when it does not answer.
    */
   statusOf(path: string): Promise<number | null> {
-    return this.#port === undefined ? Promise.resolve(null) : this.#status(this.#port, path);
+    return this.#target === undefined ? Promise.resolve(null) : this.#status(this.#target, path);
   }
 
   /** Any HTTP answer means gunicorn serves; with a health path, it must be 2xx/3xx. */
-  async #probe(port: number, strict = this.#options.healthCheckPath !== null): Promise<boolean> {
-    const status = await this.#status(port, this.#options.healthCheckPath ?? "/");
+  async #probe(target: { host: string; port: number }, strict = this.#options.healthCheckPath !== null): Promise<boolean> {
+    const status = await this.#status(target, this.#options.healthCheckPath ?? "/");
     return status !== null && (!strict || (status >= 200 && status < 400));
   }
 
-  #status(port: number, path: string): Promise<number | null> {
+  #status(target: { host: string; port: number }, path: string): Promise<number | null> {
     return new Promise((resolve) => {
       const req = request(
-        { host: "127.0.0.1", port, path, timeout: 5000, headers: { host: this.#options.publicHost, "x-forwarded-proto": "https" } },
+        { host: target.host, port: target.port, path, timeout: 5000, headers: { host: this.#options.publicHost, "x-forwarded-proto": "https" } },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? null);

@@ -18,6 +18,7 @@ export async function startServices(
   images: Record<string, string>,
   labels: Record<string, string>,
   logger: Logger,
+  publishAddress = "127.0.0.1",
 ): Promise<Record<string, number>> {
   const ports: Record<string, number> = {};
   const started = new Map<string, Promise<void>>();
@@ -35,6 +36,7 @@ export async function startServices(
         env: service.env(description, secrets),
         alias: service.name,
         publish: [service.port],
+        publishAddress,
         volumes: service.volume ? { [`prodlike-${description.project}-${service.volume.purpose}`]: service.volume.path } : undefined,
       });
       await container.start();
@@ -57,7 +59,6 @@ export async function runPreDeploy(
   image: string,
   env: Record<string, string>,
   labels: Record<string, string>,
-  extraHosts: readonly string[],
   logger: Logger,
 ): Promise<void> {
   const command = description.app.preDeployCommand!;
@@ -74,7 +75,6 @@ export async function runPreDeploy(
       env: { ...env, ...instanceEnv(description) },
       cmd: ["bash", "-c", command],
       workingDir: APP_SOURCE_DIR,
-      extraHosts,
     },
     log,
   );

@@ -3,7 +3,7 @@ import type { StackDescription } from "../config/types.js";
 
 /**
  * How the app reaches Postgres and Redis for a profile: the production host name and port
- * (resolved inside the app container to the link on the stack network's gateway), the URL
+ * (in the stack network, a name of the platform container, where the link listens), the URL
  * parameters, whether the link speaks TLS, and the faults that profile has by default.
  */
 export interface LinkPlan {

@@ -34,7 +34,7 @@ const agent = new Agent({ connect: { ca: await readFile(join(prodlikeHome(), "ca
 try {
   // Warm-up: builds the app image once; not measured.
   const first = await up(dir, { overrides: { httpsPort: 0, httpPort: 0 } });
-  const appImage = (await (await connectEngine()).getContainer(first.app.containerId!).inspect()).Config.Image;
+  const appImage = (await (await connectEngine()).getContainer((await first.app.containerId())!).inspect()).Config.Image;
   await first.down();
 
   const prodlike: number[] = [];

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { lookup } from "node:dns";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -64,9 +65,18 @@ export async function leftovers(project: string): Promise<{ containers: number; 
 
 let agent: Agent | undefined;
 
-/** fetch through the front, trusting prodlike's local CA (as `curl --cacert` would). */
+/**
+ * fetch through the front, trusting prodlike's local CA (as `curl --cacert` would), and resolving
+ * `*.localhost` to 127.0.0.1 as browsers and curl do (the Cloudinary stand-in's delivery URLs).
+ */
 export async function fetchApp(url: string, init: Parameters<typeof undiciFetch>[1] = {}): Promise<Response> {
-  agent ??= new Agent({ connect: { ca: await readFile(join(prodlikeHome(), "ca", "ca.pem"), "utf8") } });
+  agent ??= new Agent({
+    connect: {
+      ca: await readFile(join(prodlikeHome(), "ca", "ca.pem"), "utf8"),
+      lookup: (hostname, options, callback) =>
+        hostname.endsWith(".localhost") ? callback(null, options.all ? [{ address: "127.0.0.1", family: 4 }] : "127.0.0.1", 4) : lookup(hostname, options, callback),
+    },
+  });
   return undiciFetch(url, { ...init, dispatcher: agent, redirect: "manual" });
 }
 
@@ -82,6 +92,8 @@ export interface FixtureStack {
   readonly fixture: Awaited<ReturnType<typeof copyFixture>>;
   readonly url: string;
   readonly env: Record<string, string>;
+  /** What `up -d` logged (JSON lines): the build, the pre-deploy. */
+  readonly log: string;
 }
 
 /** `prodlike up -d` on a fresh copy of a fixture (free ports), with extra files written first. */
@@ -94,7 +106,16 @@ export async function upFixture(name: string, args: readonly string[] = [], file
     await fixture.dispose();
     throw new Error(`up failed:\n${result.stderr.slice(-3000)}`);
   }
-  return { fixture, ...parseUp(result.stdout) };
+  return { fixture, ...parseUp(result.stdout), log: result.stderr };
+}
+
+/** The platform container's log (the edge, links, app instance: JSON lines), parsed. */
+export async function platformLog(dir: string): Promise<{ time: number; msg: string; [key: string]: unknown }[]> {
+  const result = await runCli(["logs", dir, "platform", "--tail", "5000"]);
+  return result.stdout
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as { time: number; msg: string });
 }
 
 /** `prodlike down --volumes`, then nothing labelled with the stack may be left. */
@@ -104,4 +125,36 @@ export async function downFixture(stack: { fixture: FixtureStack["fixture"] } | 
   expect(down.code, down.stderr).toBe(0);
   expect(await leftovers(stack.fixture.project)).toEqual({ containers: 0, networks: 0, volumes: 0 });
   await stack.fixture.dispose();
+}
+
+/**
+ * A foreground `prodlike up` (the owner of its stack) on a fresh copy of a fixture, free ports,
+ * no watch; resolves once the stack runs. The caller kills or signals `child`.
+ */
+export async function upForeground(
+  name: string,
+  options: { env?: NodeJS.ProcessEnv; watch?: boolean; args?: readonly string[] } = {},
+): Promise<{ fixture: FixtureStack["fixture"]; child: ReturnType<typeof spawn>; url: string; output: () => string }> {
+  const fixture = await copyFixture(name);
+  const args = ["--log-format", "json", "up", fixture.dir, "--port", "0", "--http-port", "0", ...(options.watch ? [] : ["--no-watch"]), ...(options.args ?? [])];
+  const env = options.env ?? {};
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolveExit) => child.on("exit", (code) => resolveExit(code)));
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const state = JSON.parse(await readFile(join(fixture.dir, ".prodlike", "state.json"), "utf8").catch(() => "{}")) as { status?: string; pid?: number; urls?: { app: string } };
+    if (state.status === "running" && state.pid === child.pid) return { fixture, child, url: state.urls!.app, output: () => output };
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("running"), 300))]);
+    if (code !== "running" || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`prodlike up did not come up (${code === "running" ? "timed out" : `exit ${code}`}):\n${output.slice(-3000)}`);
+    }
+  }
 }

@@ -1,9 +1,7 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectEngine } from "../../../src/engine/docker.js";
 import { LABEL_RESTARTS } from "../../../src/services/app.js";
-import { downFixture, fetchApp, runCli, upFixture, type FixtureStack } from "../../helpers/cli.js";
+import { downFixture, fetchApp, platformLog, runCli, upFixture, type FixtureStack } from "../../helpers/cli.js";
 
 /**
  * Issue 4 at the stack level, through the CLI on the real engine: the edge in front of the
@@ -27,13 +25,9 @@ interface LogLine {
   [key: string]: unknown;
 }
 
-/** The stack's own log (the background process writes JSON lines to .prodlike/up.log). */
+/** The stack's own log: the platform container's (edge, app instance), JSON lines. */
 async function stackLog(dir: string): Promise<LogLine[]> {
-  const text = await readFile(join(dir, ".prodlike", "up.log"), "utf8");
-  return text
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as LogLine);
+  return (await platformLog(dir)) as LogLine[];
 }
 
 async function appLogs(dir: string): Promise<string> {

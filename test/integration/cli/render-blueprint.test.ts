@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { downFixture, fetchApp, upFixture, type FixtureStack } from "../../helpers/cli.js";
 
 /** fixtures/render-blueprint comes up through its own render.yaml (build.sh migrates). */
@@ -12,7 +10,7 @@ describe("prodlike up on render-blueprint", () => {
   beforeAll(async () => {
     stack = await upFixture("render-blueprint");
     url = stack.url;
-    log = await readFile(join(stack.fixture.dir, ".prodlike", "up.log"), "utf8");
+    log = stack.log;
   });
 
   afterAll(() => downFixture(stack));

@@ -31,13 +31,13 @@ describe("prodlike up/down on render-supabase", () => {
     expect(String(body.server_version)).toMatch(/^15\./);
   });
 
-  it("lists app, postgres, pgbouncer, redis and minio as running", async () => {
+  it("lists app, platform, postgres, pgbouncer, redis and minio as running", async () => {
     const result = await runCli(["status", fixture.dir, "-o", "json"]);
     expect(result.code, result.stderr).toBe(0);
     const status = JSON.parse(result.stdout) as { status: string; services: { name: string; state: string }[] };
     expect(status.status).toBe("running");
     const states = Object.fromEntries(status.services.map((s) => [s.name, s.state]));
-    expect(states).toEqual({ app: "running", minio: "running", pgbouncer: "running", postgres: "running", redis: "running" });
+    expect(states).toEqual({ app: "running", minio: "running", pgbouncer: "running", platform: "running", postgres: "running", redis: "running" });
   });
 
   it("redirects plain HTTP to HTTPS", async () => {
@@ -49,10 +49,10 @@ describe("prodlike up/down on render-supabase", () => {
 
   it("prints host-side URLs with `env`, one value with a key", async () => {
     const all = await runCli(["env", fixture.dir]);
-    // Host-side clients reach the links on the stack network's gateway, as the app does.
-    expect(all.stdout).toMatch(/^DATABASE_URL=postgresql:\/\/.+@\d+\.\d+\.\d+\.\d+:6543\/.+\?sslmode=require$/m);
+    // Host-side clients reach the links through the ports the platform publishes on 127.0.0.1.
+    expect(all.stdout).toMatch(/^DATABASE_URL=postgresql:\/\/.+@127\.0\.0\.1:\d+\/.+\?sslmode=require$/m);
     const one = await runCli(["env", fixture.dir, "REDIS_URL"]);
-    expect(one.stdout.trim()).toMatch(/^redis:\/\/default:.+@\d+\.\d+\.\d+\.\d+:6379\/0$/);
+    expect(one.stdout.trim()).toMatch(/^redis:\/\/default:.+@127\.0\.0\.1:\d+\/0$/);
   });
 
   it("runs a command in the app container with exec", async () => {

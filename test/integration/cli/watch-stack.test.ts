@@ -1,20 +1,27 @@
 import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { downFixture, fetchApp, runCli, upFixture, type FixtureStack } from "../../helpers/cli.js";
+import { downFixture, fetchApp, runCli, upForeground } from "../../helpers/cli.js";
 
 /** Issue 6 on the real engine: save a file under `prodlike up`, see production behaviour again. */
 describe("watch and reload under prodlike up", () => {
-  let stack: FixtureStack | undefined;
+  // Watch runs where the files are: in the foreground `prodlike up` that owns the stack.
+  let stack: Awaited<ReturnType<typeof upForeground>> | undefined;
   let url: string;
   const views = () => join(stack!.fixture.dir, "notes", "views.py");
 
   beforeAll(async () => {
-    stack = await upFixture("render-supabase", ["--plan", "starter"]);
+    stack = await upForeground("render-supabase", { watch: true, args: ["--plan", "starter"] });
     url = stack.url;
   });
 
-  afterAll(() => downFixture(stack));
+  afterAll(async () => {
+    if (!stack) return;
+    const exited = new Promise((resolve) => stack!.child.once("exit", resolve));
+    stack.child.kill("SIGINT");
+    await exited;
+    await downFixture(stack);
+  });
 
   async function edit(from: string | RegExp, to: string): Promise<void> {
     const text = await readFile(views(), "utf8");
@@ -49,7 +56,7 @@ describe("watch and reload under prodlike up", () => {
   it("keeps the last good version serving through a syntax error, reports file and line, recovers on the fix", async () => {
     await edit(/^def index\(request\):$/m, "def index(request)");
     await expect
-      .poll(async () => (await readFile(join(stack!.fixture.dir, ".prodlike", "up.log"), "utf8")).match(/sync-reload failed at notes\/views\.py:\d+/)?.[0], { timeout: 20_000 })
+      .poll(async () => stack!.output().match(/sync-reload failed at notes\/views\.py:\d+/)?.[0], { timeout: 20_000 })
       .toMatch(/^sync-reload failed at notes\/views\.py:\d+$/);
     expect(await heading()).toEqual({ status: 200, h1: "edited under watch" });
 
@@ -58,10 +65,10 @@ describe("watch and reload under prodlike up", () => {
     await expect.poll(async () => (await heading()).h1, { timeout: 20_000 }).toBe("fixed");
   });
 
-  /** What up.log said, message by message (it is JSON lines). */
+  /** What `prodlike up` logged, message by message (it is JSON lines). */
   async function messages(): Promise<string[]> {
-    const log = await readFile(join(stack!.fixture.dir, ".prodlike", "up.log"), "utf8");
-    return log
+    return stack!
+      .output()
       .split("\n")
       .filter((line) => line.startsWith("{"))
       .map((line) => String((JSON.parse(line) as { msg?: unknown }).msg ?? ""));

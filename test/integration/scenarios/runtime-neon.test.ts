@@ -34,7 +34,7 @@ describe("runtime scenarios on render-neon-upstash-cloudinary (fixed)", () => {
     expect(verdict.status).toBe("pass");
     expect(verdict.evidence).toContainEqual(expect.stringMatching(/^GET \/ → 200 in/));
     expect(verdict.evidence).toContainEqual(expect.stringMatching(/^GET \/health → 503 in/));
-    expect(s.stack.links.redis.toxics().map((t) => t.name)).not.toContain("prodlike_check_upstash_limit");
+    expect((await s.stack.links.redis.toxics()).map((t) => t.name)).not.toContain("prodlike_check_upstash_limit");
   });
 
   it("worker-timeout passes: same-region latency, 120 s timeout read from the start command", async () => {

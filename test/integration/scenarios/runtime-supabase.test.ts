@@ -39,7 +39,7 @@ describe("runtime scenarios on render-supabase (buggy)", () => {
     expect(verdict.status).toBe("fail");
     expect(verdict.evidence).toContainEqual(expect.stringMatching(/^GET \/cache\/ → 500 in/));
     expect(verdict.evidence.join("\n")).toMatch(/max requests limit exceeded\. Limit: 500000, Usage: 500000/);
-    expect(s.stack.links.redis.toxics()).toEqual([]);
+    expect(await s.stack.links.redis.toxics()).toEqual([]);
     // The limit is gone again: the cache works.
     expect((await s.stack.fetch("/cache/")).status).toBe(200);
   });
@@ -53,7 +53,7 @@ describe("runtime scenarios on render-supabase (buggy)", () => {
     expect(verdict.evidence).toContainEqual(expect.stringMatching(/\[CRITICAL\] WORKER TIMEOUT \(pid:\d+\)/));
     // gunicorn answers the aborted request itself (a 500), after about the timeout.
     expect(verdict.evidence).toContainEqual(expect.stringMatching(/^GET \/report\/\?queries=60 → 5\d\d in [5-9]\.\d s$/));
-    expect(s.stack.links.db.toxics().map((t) => t.name)).not.toContain("prodlike_check_db_latency");
+    expect((await s.stack.links.db.toxics()).map((t) => t.name)).not.toContain("prodlike_check_db_latency");
   });
 
   it("memory-limit fails: 600 MB in a 512 MB plan is an OOM kill, with gunicorn's line or Docker's event", async () => {
