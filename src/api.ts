@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { connectEngine } from "./engine/docker.js";
 import { ensureImages } from "./engine/images.js";
+import { ensurePlatformImage } from "./engine/platform-image.js";
 import { silentLogger } from "./logger.js";
 import { up as startStack, type RunningStack, type UpOptions } from "./stack.js";
 
@@ -32,12 +33,14 @@ function splitDir(options: UpOptions & { readonly dir: string }): [string, UpOpt
 }
 
 /**
- * Build the images every stack shares (base, postgres, pgbouncer, redis, minio, python) when
+ * Build the images every stack shares (base, postgres, pgbouncer, redis, minio, python, platform) when
  * they are missing, as `prodlike images build` does. Stacks build them on first use; call this
  * once before starting several stacks at the same time (a vitest global setup, a CI step) so
  * they are built once rather than by each stack at once. Returns the image tags by service.
  */
 export async function buildImages(options: { readonly logger?: Logger } = {}): Promise<Record<string, string>> {
   const docker = await connectEngine();
-  return ensureImages(docker, options.logger ?? silentLogger());
+  const logger = options.logger ?? silentLogger();
+  const services = await ensureImages(docker, logger);
+  return { ...services, platform: await ensurePlatformImage(docker, logger) };
 }

@@ -27,6 +27,8 @@ export function startWatch(options: {
   hold: <T>(fn: () => Promise<T>) => Promise<T>;
   hooks: DeployHooks;
   app: Pick<RemoteApp, "answers" | "start" | "statusOf">;
+  /** After each change is applied (or failed). */
+  onApplied?: () => void;
   logger: Logger;
 }): Promise<WatchSession> {
   const { docker, description, hold, hooks, app, logger } = options;
@@ -51,5 +53,5 @@ export function startWatch(options: {
     },
     logger,
   });
-  return watchAndReload({ dir: description.dir, target, classify: classifyOptionsFor(description), logger });
+  return watchAndReload({ dir: description.dir, target, classify: classifyOptionsFor(description), logger, onAction: () => options.onApplied?.() });
 }

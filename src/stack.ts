@@ -388,13 +388,14 @@ async function startStack(docker: Docker, description: StackDescription, access:
     const hostEnv: HostEnv = {
       APP_URL: `https://${hostForUrl(front.host)}:${front.port}`,
       DATABASE_URL: postgresUrl({ ...database, host: dbAt.host, port: dbAt.port }, plan.db.params),
-      REDIS_URL: redisUrl(plan.redis, dbAt.host === redisAt.host ? redisAt.host : redisAt.host, redisAt.port, secrets.redisPassword),
+      REDIS_URL: redisUrl(plan.redis, redisAt.host, redisAt.port, secrets.redisPassword),
       PRODLIKE_CA: ca.certPath,
       S3_ENDPOINT: `http://${hostForUrl(s3.host)}:${s3.port}`,
       S3_ACCESS_KEY_ID: secrets.minioUser,
       S3_SECRET_ACCESS_KEY: secrets.minioPassword,
       CLOUDINARY_URL: cloudinaryEnv(hostCloudinary, false).CLOUDINARY_URL!,
-      CLOUDINARY_BROWSE_URL: `${cloudinary.url}/`,
+      // A browser here resolves the app's *.localhost name only when the engine is local.
+      CLOUDINARY_BROWSE_URL: `${access.kind === "local" ? cloudinary.url : hostCloudinary.url}/`,
       CONTROL_URL: started.control.url,
     };
     let watch: WatchSession | undefined;
@@ -460,20 +461,18 @@ async function startWatching(parts: {
       }
     },
   };
+  let pushing = Promise.resolve();
   const session = await startWatch({
     docker,
     description,
-    // After each change, the platform learns the files reloaded since the image was built: a
-    // wake or a crash restart then starts with them, whether or not this process still runs.
-    hold: async (fn) => {
-      try {
-        return await platform.hold(fn);
-      } finally {
-        await pushOverlay().catch((err: unknown) => logger.debug({ err }, "could not send the reloaded files to the platform"));
-      }
-    },
+    hold: (fn) => platform.hold(fn),
     hooks,
     app: platform.app,
+    // After each change, the platform learns the files reloaded since the image was built: a
+    // wake or a crash restart then starts with them, whether or not this process still runs.
+    onApplied: () => {
+      pushing = pushing.then(pushOverlay).catch((err: unknown) => logger.warn({ err }, "could not send the reloaded files to the platform: a wake starts without them"));
+    },
     logger,
   });
   const pushOverlay = async () => {

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { BASE_IMAGE, bootstrapBaseImage, ensureBaseImage } from "../engine/bootstrap.js";
 import { connectEngine } from "../engine/docker.js";
 import { ensureImage, imageTag, SERVICE_IMAGES, type ServiceImage } from "../engine/images.js";
+import { ensurePlatformImage } from "../engine/platform-image.js";
 import { ProdlikeError } from "../errors.js";
 import { makeLogger, type GlobalOptions } from "./context.js";
 import { print, table } from "./output.js";
@@ -21,18 +22,20 @@ export function registerImages(program: Command, globals: () => GlobalOptions): 
     });
   images
     .command("build")
-    .description("build the service images that are missing (or all, with --force)")
-    .argument("[names...]", `any of ${SERVICE_IMAGES.join(", ")}`)
+    .description("build the service images and the platform image that are missing (or all, with --force)")
+    .argument("[names...]", `any of ${SERVICE_IMAGES.join(", ")}, platform`)
     .option("--force", "rebuild even when an image for the same inputs exists")
     .action(async (names: string[], flags: { force?: boolean }) => {
-      const unknown = names.filter((n) => !SERVICE_IMAGES.includes(n as ServiceImage));
-      if (unknown.length) throw new ProdlikeError("CONFIG_INVALID", `unknown image ${unknown.join(", ")}: choose from ${SERVICE_IMAGES.join(", ")}`);
+      const unknown = names.filter((n) => n !== "platform" && !SERVICE_IMAGES.includes(n as ServiceImage));
+      if (unknown.length) throw new ProdlikeError("CONFIG_INVALID", `unknown image ${unknown.join(", ")}: choose from ${SERVICE_IMAGES.join(", ")}, platform`);
       const docker = await connectEngine();
       const logger = makeLogger(globals());
       const baseId = await ensureBaseImage(docker, logger);
-      const chosen = (names.length ? names : SERVICE_IMAGES) as ServiceImage[];
+      const chosen = (names.length ? names.filter((n) => n !== "platform") : SERVICE_IMAGES) as ServiceImage[];
       const refs = await Promise.all(chosen.map((name) => ensureImage(docker, logger, name, baseId, flags.force)));
       for (const ref of refs) print(`${ref.tag}  ${ref.built ? "built" : "up to date"}`);
+      // The platform's tag hashes its inputs (prodlike's built code among them): a present one is current.
+      if (names.length === 0 || names.includes("platform")) print(`${await ensurePlatformImage(docker, logger, baseId)}  current`);
     });
   images
     .command("ls")

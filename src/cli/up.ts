@@ -94,7 +94,9 @@ async function foreground(dir: string, flags: UpFlags, globals: GlobalOptions): 
     }
     stack = first.stack;
     summary(stack);
-    await stopped;
+    // The stack runs in the engine: nothing of it holds this process open, yet it owns the stack until Ctrl-C.
+    const keepAlive = setInterval(() => {}, 3_600_000);
+    await stopped.finally(() => clearInterval(keepAlive));
     await stack.down();
     return 0;
   } catch (err) {

@@ -132,7 +132,8 @@ export async function waitReady(container: Dockerode.Container, options: WaitOpt
           `Its last log lines:\n${tailLines(logs)}${hint ? `\n${hint}` : ""}`,
       );
     }
-    const health = state.Health?.Status;
+    // Podman reports `Health: {Status: ""}` for an image without a HEALTHCHECK (Docker: no Health): none.
+    const health = state.Health?.Status || undefined;
     // Podman without systemd never schedules HEALTHCHECK runs: ask it to run one now.
     if (health === "starting" && Date.now() - started > 2_000) await runPodmanHealthcheck(container);
     const healthy = health === undefined || health === "healthy";

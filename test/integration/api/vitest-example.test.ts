@@ -29,21 +29,34 @@ async function exampleStacks(): Promise<Set<string>> {
 }
 
 /**
- * How many per-file stacks (not the global one) existed at one moment between two times, from the
- * engine's own record: a stack lives from its first container's `create` to its last `destroy`.
- * Exact, where polling the engine every half second could miss a short overlap.
+ * The engine's create/destroy events of prodlike containers, streamed live from now until
+ * `stop()`: exact, where polling the engine every half second could miss a short overlap, and
+ * where asking for past events could find them gone (the engine keeps only its last 256).
  */
-async function mostStacksAtOnce(since: number, until: number): Promise<number> {
+async function recordEvents(): Promise<{ stop(): Promise<string[]> }> {
   const docker = await connectEngine();
+  const abort = new AbortController();
   const stream = (await docker.getEvents({
-    since,
-    until,
     filters: { type: ["container"], event: ["create", "destroy"], label: [LABEL_PROJECT] },
+    abortSignal: abort.signal,
   })) as NodeJS.ReadableStream;
   let text = "";
-  for await (const chunk of stream) text += chunk.toString();
+  stream.on("data", (chunk: Buffer) => (text += chunk.toString()));
+  stream.on("error", () => {});
+  return {
+    stop: async () => {
+      // Events of the last removals are still on their way.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      abort.abort();
+      return text.split("\n").filter(Boolean);
+    },
+  };
+}
+
+/** How many per-file stacks (not the global one) existed at one moment: a stack lives from its first container's `create` to its last `destroy`. */
+function mostStacksAtOnce(events: readonly string[]): number {
   const lives = new Map<string, { from: number; to: number }>();
-  for (const line of text.split("\n").filter(Boolean)) {
+  for (const line of events) {
     const event = JSON.parse(line) as { timeNano: number; Actor: { Attributes: Record<string, string> } };
     const project = event.Actor.Attributes[LABEL_PROJECT];
     if (!project?.startsWith(PREFIX) || project.startsWith(`${PREFIX}-global`)) continue;
@@ -61,7 +74,7 @@ async function mostStacksAtOnce(since: number, until: number): Promise<number> {
 describe("the vitest example", () => {
   it("passes, with the two test files' stacks up at the same time, and leaves nothing behind", async () => {
     expect((await exampleStacks()).size, "stacks of an earlier run of the example are still there").toBe(0);
-    const since = Math.floor(Date.now() / 1000) - 1;
+    const events = await recordEvents();
     const child = spawn(process.execPath, [join(REPO, "node_modules", "vitest", "vitest.mjs"), "run", "--root", EXAMPLE], {
       cwd: REPO,
       env: { ...process.env, NO_COLOR: "1", CI: "true" },
@@ -76,7 +89,7 @@ describe("the vitest example", () => {
     expect(code, output.slice(-4000)).toBe(0);
     expect(output).toMatch(/Test Files\s+3 passed \(3\)/);
     expect(output).toMatch(/Tests\s+5 passed \(5\)/);
-    const overlap = await mostStacksAtOnce(since, Math.ceil(Date.now() / 1000) + 1);
+    const overlap = mostStacksAtOnce(await events.stop());
     expect(overlap, "the two files' stacks never existed at the same time").toBe(2);
     expect(await exampleStacks()).toEqual(new Set());
   });

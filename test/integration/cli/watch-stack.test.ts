@@ -108,8 +108,12 @@ describe("watch and reload under prodlike up", () => {
     const dir = stack!.fixture.dir;
     const inApp = async (path: string) => (await runCli(["exec", dir, "app", "--", "test", "-e", path])).code === 0;
     expect(await inApp("README.md")).toBe(true);
+    const done = async () => (await messages()).filter((msg) => / done in \d+ ms$/.test(msg)).length;
+    const doneBefore = await done();
     await rm(join(dir, "README.md"));
     await expect.poll(() => inApp("README.md"), { timeout: 30_000 }).toBe(false);
+    // The change is applied when its action is done; the platform learns the files then.
+    await expect.poll(done, { timeout: 30_000 }).toBeGreaterThan(doneBefore);
     expect((await runCli(["sleep", dir])).code).toBe(0);
     expect((await runCli(["wake", dir])).code).toBe(0);
     expect(await heading()).toEqual({ status: 200, h1: "recovered" });
