@@ -24,6 +24,8 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  // One failed background task (a crash restart, a probe) must not take the stack's front down with it.
+  process.on("unhandledRejection", (err) => logger.error({ err }, "a background task failed"));
 }
 
 main().catch((err: unknown) => {
