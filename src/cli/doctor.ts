@@ -3,7 +3,9 @@ import type { Command } from "commander";
 import { DEFAULT_PORTS } from "../config/resolve.js";
 import { assertPortFree } from "../edge/index.js";
 import { BASE_IMAGE } from "../engine/bootstrap.js";
+import { resolveAccess } from "../engine/access.js";
 import { connectEngine } from "../engine/docker.js";
+import { engineSocketPath } from "../engine/platform-container.js";
 import { imageTag, SERVICE_IMAGES } from "../engine/images.js";
 import { isProdlikeError } from "../errors.js";
 import type { GlobalOptions } from "./context.js";
@@ -31,6 +33,13 @@ export function registerDoctor(program: Command, _globals: () => GlobalOptions):
       if (docker) {
         const version = await docker.version();
         checks.push({ ok: true, what: `Docker engine ${version.Version} (API ${version.ApiVersion})` });
+        const access = await resolveAccess(docker);
+        const reach = {
+          local: "stacks' ports published on 127.0.0.1",
+          remote: `a remote engine: stacks' ports published on ${access.host} (${access.bindAddress})`,
+          network: "prodlike runs in a container of this engine: it joins each stack's network",
+        }[access.kind];
+        checks.push({ ok: true, what: `reaches stacks: ${reach}; the platform mounts the engine socket ${engineSocketPath()}` });
         const base = await docker.getImage(BASE_IMAGE).inspect().catch(() => null);
         checks.push({ ok: base !== null, what: `base image ${BASE_IMAGE}`, fix: "prodlike images bootstrap (or it is made on the first up)" });
         if (base) {
@@ -43,6 +52,7 @@ export function registerDoctor(program: Command, _globals: () => GlobalOptions):
       }
       checks.push(tool("debootstrap", ["--version"], "apt-get install debootstrap (needed only to make the base image)"));
       checks.push(tool("go", ["version"], "install Go 1.24+ (needed only to build MinIO once when it cannot be pulled)"));
+      checks.push(tool("npm", ["--version"], "install npm (needed once, to fetch Node.js for Linux and prodlike's dependencies for the platform image)"));
       for (const [name, port] of Object.entries(DEFAULT_PORTS)) {
         const free = await portFree(port, name === "https" ? "--port" : "--http-port");
         checks.push({ ok: free, what: `port ${port} (${name}) free on 127.0.0.1`, fix: `free it, or run up with ${name === "https" ? "--port" : "--http-port"} <other|0>` });
