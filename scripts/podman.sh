@@ -124,6 +124,8 @@ start() {
   ensure_user
   if ping_ok; then
     log "service already running (pid $(service_pid || echo '?')) at $(sock_path)"
+    # Print the line here too: `export $(bash scripts/podman.sh start)` must work on a second start.
+    env_line
     return 0
   fi
   local sock; sock="$(sock_path)"
