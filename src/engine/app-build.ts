@@ -52,6 +52,22 @@ export async function buildApp(docker: Docker, options: AppBuildOptions): Promis
   const files = await listSourceFiles(options.dir);
   const key = await buildKey(options, files);
   const image = `${options.repository ?? `prodlike-app/${options.project}`}:${key}`;
+  // Stacks of one folder started at once in this process share one build of the same inputs:
+  // two would each commit, and the second commit would take the tag from the first's image.
+  const running = buildsInFlight.get(image);
+  if (running) return { image: (await running).image, built: false };
+  const build = buildOnce(docker, options, files, image, key);
+  buildsInFlight.set(image, build);
+  try {
+    return await build;
+  } finally {
+    buildsInFlight.delete(image);
+  }
+}
+
+const buildsInFlight = new Map<string, Promise<{ image: string; built: boolean }>>();
+
+async function buildOnce(docker: Docker, options: AppBuildOptions, files: string[], image: string, key: string): Promise<{ image: string; built: boolean }> {
   if (await docker.getImage(image).inspect().catch(() => null)) return { image, built: false };
 
   const log = options.logger.child({ component: "build", service: "app" });

@@ -55,6 +55,13 @@ export class ToxicChain {
 
   push(chunk: Buffer | null): void {
     if (this.#destroyed) return;
+    // Only the noop and nothing in flight: hand the bytes on now. Nothing can overtake them (no
+    // byte waits in the chain), and a toxic added later sees the next chunk; this spares every
+    // chunk of a healthy connection two promise turns.
+    if (chunk !== null && this.#stages.length === 1 && this.buffered === 0) {
+      if (!this.#ended) this.#sink.deliver(chunk);
+      return;
+    }
     if (chunk) this.buffered += chunk.length;
     this.#stages[0]!.input.push(chunk);
   }
