@@ -1,0 +1,466 @@
+/**
+ * Requests/s and p50/p99 latency of a light GET, keep-alive, through prodlike's front (the
+ * HTTPS URL of the stack), side by side in one run with gunicorn directly and with Debian's
+ * nginx as a TLS proxy in front of the same app container. Ratios, not assertions.
+ *
+ *   npm run bench:edge
+ *   BENCH_PATH=/bench-404/ BENCH_SECONDS=10 BENCH_CONNECTIONS=20 BENCH_THREADS=2 BENCH_ROUNDS=1 BENCH_DEADLINE_S=1200
+ *
+ * One load generator for every path: wrk (Debian's, images/bench-http) in a container, from
+ * two places: the host's network namespace (the only place that reaches all three, the front
+ * listening on 127.0.0.1) and the stack network (gunicorn and nginx only). A second pass with
+ * one connection shows the latency each proxy adds to a request.
+ *
+ * The default path is a 404 (no database work, so the app's answer is as light as it gets;
+ * /auth/health/ does a query through the db link). Every path must answer the same status.
+ *
+ * What depends on the stack's design: where the front is (stack.url, seen from the host), that
+ * the app container is labelled prodlike.service=app and publishes its port on 127.0.0.1 (else
+ * "direct" is measured from the stack network only).
+ */
+import { createHash } from "node:crypto";
+import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type Dockerode from "dockerode";
+import tar from "tar-fs";
+import { up } from "../../src/api.js";
+import { projectName } from "../../src/config/resolve.js";
+import { connectEngine, type Docker } from "../../src/engine/docker.js";
+import { execCapture } from "../../src/engine/exec.js";
+import { LABEL_IMAGE_INPUTS, LABEL_PROJECT, LABEL_SERVICE, networkName, stackLabels } from "../../src/engine/labels.js";
+import { issueCertificate, loadOrCreateCa } from "../../src/tls/ca.js";
+
+const PATH = process.env.BENCH_PATH ?? "/bench-404/";
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const THREADS = Number(process.env.BENCH_THREADS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const DEADLINE_MS = Number(process.env.BENCH_DEADLINE_S ?? 1200) * 1000;
+const WARMUP_SECONDS = 2;
+const BASE_IMAGE = "debian:bookworm-slim";
+const NGINX_PORT = 8443;
+const root = resolve(import.meta.dirname, "..", "..");
+
+type Place = "host" | "network";
+type PathName = "direct" | "nginx (TLS)" | "front (TLS)";
+const PATHS: readonly PathName[] = ["direct", "nginx (TLS)", "front (TLS)"];
+
+interface WrkResult {
+  readonly requests: number;
+  readonly durationUs: number;
+  readonly connect: number;
+  readonly read: number;
+  readonly write: number;
+  readonly status: number;
+  readonly timeout: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly mean: number;
+  readonly max: number;
+  /** Responses that carried "Connection: close" (the client had to reconnect). */
+  readonly closed: number;
+}
+
+// ---- deadline and cleanup: every step has one, and the whole run has a hard one -------------
+
+const cleanups: (() => Promise<unknown>)[] = [];
+let cleaning: Promise<void> | undefined;
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const cleanup of cleanups.reverse()) await within(60_000, "cleanup", cleanup()).catch((err: Error) => console.error(`cleanup: ${err.message}`));
+  })();
+  return cleaning;
+}
+const hardStop = setTimeout(() => {
+  console.error(`bench:edge: hard deadline of ${DEADLINE_MS / 1000} s reached (BENCH_DEADLINE_S): removing the bench's containers and the stack, then exiting`);
+  void cleanUp().finally(() => process.exit(2));
+}, DEADLINE_MS);
+
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${Math.round(ms / 1000)} s`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+// ---- the engine and the two cores may be shared (another stack, a test run): say so ---------
+
+const QUIET_WAIT_MS = Number(process.env.BENCH_QUIET_WAIT_S ?? 300) * 1000;
+const QUIET_LOAD = 1.5;
+
+/** Other stacks (by project label) and unlabelled containers running on the engine. */
+async function othersRunning(docker: Docker, project: string): Promise<string[]> {
+  const others = (await docker.listContainers()).filter((c) => c.Labels?.[LABEL_PROJECT] !== project);
+  return [...new Set(others.map((c) => c.Labels?.[LABEL_PROJECT] ?? c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12)))];
+}
+
+/** Wait (at most BENCH_QUIET_WAIT_S) for no other container and a 1-min load under QUIET_LOAD; report how it went. */
+async function waitQuiet(docker: Docker, project: string): Promise<string> {
+  const started = Date.now();
+  for (;;) {
+    const others = await othersRunning(docker, project);
+    const load = loadavg()[0]!;
+    if (others.length === 0 && load < QUIET_LOAD) return `quiet after ${Math.round((Date.now() - started) / 1000)} s (load ${load.toFixed(2)}, no other container running)`;
+    if (Date.now() - started >= QUIET_WAIT_MS) {
+      return `NOT quiet after ${QUIET_WAIT_MS / 1000} s (BENCH_QUIET_WAIT_S): load ${load.toFixed(2)}, also running: ${others.join(", ") || "nothing else"}`;
+    }
+    await new Promise((r) => setTimeout(r, 5_000));
+  }
+}
+
+/**
+ * Run one measurement; name the other stacks seen running just before or after it, and say
+ * where the CPU went meanwhile, in % of one core: this process (the stack's in-process parts,
+ * if the design has any), each container of the stack by its service label, and the machine.
+ */
+async function measured<T>(docker: Docker, project: string, measure: () => Promise<T>): Promise<{ value: T; disturbedBy: string[]; cpu: Map<string, number> }> {
+  const before = await othersRunning(docker, project);
+  const cpuBefore = await cpuSnapshot(docker, project);
+  const started = process.hrtime.bigint();
+  const value = await measure();
+  const elapsedNs = Number(process.hrtime.bigint() - started);
+  const cpuAfter = await cpuSnapshot(docker, project);
+  const after = await othersRunning(docker, project);
+  const cpu = new Map<string, number>();
+  for (const [key, ns] of cpuAfter) {
+    // Per process or container, then summed by party; one that started meanwhile counts from 0.
+    const party = key.split("#")[0]!;
+    cpu.set(party, (cpu.get(party) ?? 0) + (100 * (ns - (cpuBefore.get(key) ?? 0))) / elapsedNs);
+  }
+  const machine = cpu.get("machine");
+  if (machine !== undefined) cpu.set("rest", machine - [...cpu].reduce((sum, [party, pct]) => (party === "machine" ? sum : sum + pct), 0));
+  return { value, disturbedBy: [...new Set([...before, ...after])], cpu };
+}
+
+/** CPU time used so far, in ns, by "party#id": the machine, this process, docker-proxy processes, the stack's containers (party = service label). */
+async function cpuSnapshot(docker: Docker, project: string): Promise<Map<string, number>> {
+  const snapshot = new Map<string, number>();
+  const [, ...fields] = (await readFile("/proc/stat", "utf8").catch(() => "")).split("\n")[0]?.trim().split(/\s+/) ?? [];
+  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait, in USER_HZ (100/s)
+  if (fields.length >= 8) snapshot.set("machine", [0, 1, 2, 5, 6, 7].reduce((sum, i) => sum + Number(fields[i]), 0) * 1e7);
+  const usage = process.cpuUsage();
+  snapshot.set("this process", (usage.user + usage.system) * 1000);
+  // Docker's userland proxy carries connections to ports published on 127.0.0.1.
+  for (const [pid, ns] of await processCpuNs("docker-proxy")) snapshot.set(`docker-proxy#${pid}`, ns);
+  for (const c of await docker.listContainers({ filters: { label: [`${LABEL_PROJECT}=${project}`] } })) {
+    const ns = await containerCpuNs(c.Id);
+    if (ns !== undefined) snapshot.set(`${c.Labels?.[LABEL_SERVICE] ?? c.Names[0] ?? "container"}#${c.Id}`, ns);
+  }
+  return snapshot;
+}
+
+/** CPU time of each host process with that command name (utime + stime of /proc/<pid>/stat), in ns. */
+async function processCpuNs(command: string): Promise<Map<string, number>> {
+  const byPid = new Map<string, number>();
+  for (const pid of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    if (!stat.includes(`(${command})`)) continue;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    byPid.set(pid, (Number(fields[11]) + Number(fields[12])) * 1e7);
+  }
+  return byPid;
+}
+
+/** A container's CPU time from its cgroup (v1 cpuacct, or v2 under systemd or cgroupfs); undefined if not readable. */
+async function containerCpuNs(id: string): Promise<number | undefined> {
+  const v1 = await readFile(`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, "utf8").catch(() => null);
+  if (v1) return Number(v1.trim());
+  for (const path of [`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, `/sys/fs/cgroup/docker/${id}/cpu.stat`]) {
+    const v2 = await readFile(path, "utf8").catch(() => null);
+    const usec = v2 && /^usage_usec (\d+)/m.exec(v2)?.[1];
+    if (usec) return Number(usec) * 1000;
+  }
+  return undefined;
+}
+
+/** The CPU table: one row per measurement, one column per party that used 5% of a core somewhere. */
+function printCpu(rows: readonly { label: string; cpu: Map<string, number> | undefined }[], labelWidth: number): void {
+  const parties = [...new Set(rows.flatMap((row) => [...(row.cpu?.keys() ?? [])]))].filter((party) =>
+    party === "machine" || rows.some((row) => (row.cpu?.get(party) ?? 0) >= 5),
+  );
+  const first = ["machine", "this process", "docker-proxy"];
+  const rank = (party: string) => (first.includes(party) ? first.indexOf(party) : party === "rest" ? 99 : 10);
+  parties.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const width = (party: string) => Math.max(party.length, 5) + 2;
+  console.log(`  ${"".padEnd(labelWidth)}${parties.map((party) => party.padStart(width(party))).join("")}`);
+  for (const row of rows) {
+    if (!row.cpu) continue;
+    console.log(`  ${row.label.padEnd(labelWidth)}${parties.map((party) => (row.cpu!.has(party) ? `${row.cpu!.get(party)!.toFixed(0)}%` : "-").padStart(width(party))).join("")}`);
+  }
+}
+
+// ---- the bench image -----------------------------------------------------------------------
+
+/** `prodlike-bench/<name>:<hash of base image and images/<name>/>`, built when missing. */
+async function benchImage(docker: Docker, name: string): Promise<string> {
+  const source = join(root, "images", name);
+  const base = await docker.getImage(BASE_IMAGE).inspect();
+  const hash = createHash("sha256").update(base.Id);
+  for (const file of (await readdir(source)).sort()) hash.update(file).update(await readFile(join(source, file)));
+  const tag = `prodlike-bench/${name}:${hash.digest("hex").slice(0, 12)}`;
+  if (await docker.getImage(tag).inspect().catch(() => null)) return tag;
+  console.error(`building ${tag} (apt-get from Debian's mirror, once)`);
+  const stream = await docker.buildImage(tar.pack(source) as unknown as NodeJS.ReadableStream, { t: tag, labels: { [LABEL_IMAGE_INPUTS]: tag }, rm: true, forcerm: true });
+  const output: string[] = [];
+  await within(
+    600_000,
+    `building ${tag}`,
+    new Promise<void>((resolvePromise, reject) =>
+      docker.modem.followProgress(
+        stream,
+        (err: Error | null, events: { error?: string }[]) => {
+          const failure = err?.message ?? events?.find((e) => e.error)?.error;
+          if (failure) reject(new Error(`building ${tag} failed: ${failure}\n${output.slice(-20).join("\n")}`));
+          else resolvePromise();
+        },
+        (event: { stream?: string }) => event.stream && output.push(event.stream.trimEnd()),
+      ),
+    ),
+  );
+  return tag;
+}
+
+// ---- containers the bench starts: labelled with the stack, so its down() and reaper see them --
+
+async function startHelper(
+  docker: Docker,
+  spec: { project: string; dir: string; service: string; image: string; cmd?: readonly string[]; env?: Record<string, string>; hostNetwork?: boolean; publish?: readonly number[] },
+): Promise<Dockerode.Container> {
+  const name = `prodlike-${spec.project}-${spec.service}`;
+  await docker.getContainer(name).remove({ force: true }).catch(() => {});
+  const network = networkName(spec.project);
+  const container = await docker.createContainer({
+    name,
+    Image: spec.image,
+    Cmd: spec.cmd ? [...spec.cmd] : undefined,
+    Env: Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
+    Labels: { ...stackLabels(spec.project, spec.dir), [LABEL_SERVICE]: spec.service },
+    ExposedPorts: Object.fromEntries((spec.publish ?? []).map((port) => [`${port}/tcp`, {}])),
+    HostConfig: {
+      NetworkMode: spec.hostNetwork ? "host" : network,
+      PortBindings: Object.fromEntries((spec.publish ?? []).map((port) => [`${port}/tcp`, [{ HostIp: "127.0.0.1", HostPort: "" }]])),
+    },
+    NetworkingConfig: spec.hostNetwork ? undefined : { EndpointsConfig: { [network]: {} } },
+  });
+  cleanups.push(() => container.remove({ force: true }).catch(() => {}));
+  await container.start();
+  return container;
+}
+
+/** A service container of the stack, by its labels. */
+async function serviceContainer(docker: Docker, project: string, service: string): Promise<Dockerode.ContainerInspectInfo> {
+  const [found] = await docker.listContainers({ filters: { label: [`${LABEL_PROJECT}=${project}`, `${LABEL_SERVICE}=${service}`], status: ["running"] } });
+  if (!found) throw new Error(`no running "${service}" container labelled with project ${project}`);
+  return docker.getContainer(found.Id).inspect();
+}
+
+function addressOn(info: Dockerode.ContainerInspectInfo, network: string): string {
+  const ip = info.NetworkSettings.Networks[network]?.IPAddress;
+  if (!ip) throw new Error(`${info.Name} has no address on ${network}`);
+  return ip;
+}
+
+function hostPort(info: Dockerode.ContainerInspectInfo, port: number): number | undefined {
+  const binding = info.NetworkSettings.Ports?.[`${port}/tcp`]?.[0];
+  return binding ? Number(binding.HostPort) : undefined;
+}
+
+// ---- the run -------------------------------------------------------------------------------
+
+const parent = await mkdtemp(join(tmpdir(), "prodlike-bench-edge-"));
+const dir = join(parent, "render-supabase");
+await cp(join(root, "fixtures", "render-supabase"), dir, { recursive: true, filter: (path) => !path.split("/").includes(".prodlike") });
+cleanups.push(() => rm(parent, { recursive: true, force: true }));
+const docker = await connectEngine();
+// If `up` itself never returns, the deadline still removes what it started, by its label.
+const expectedProject = projectName(dir);
+cleanups.push(async () => {
+  const filters = { label: [`${LABEL_PROJECT}=${expectedProject}`] };
+  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {});
+  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => {});
+  for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
+});
+
+try {
+  const quiet = await waitQuiet(docker, expectedProject);
+  console.error(`machine: ${quiet}`);
+  await run(quiet);
+} finally {
+  clearTimeout(hardStop);
+  await cleanUp();
+}
+
+async function run(quiet: string): Promise<void> {
+  await using stack = await within(900_000, "prodlike up", up({ dir, overrides: { plan: "starter" } }));
+  cleanups.push(() => stack.down({ volumes: true }));
+  const { project } = stack.description;
+  const network = networkName(project);
+  const publicHost = stack.description.app.publicHost;
+  const image = await benchImage(docker, "bench-http");
+
+  const app = await serviceContainer(docker, project, "app");
+  const appPort = Number(Object.keys(app.Config.ExposedPorts ?? {})[0]?.split("/")[0] ?? 10000);
+  const appIp = addressOn(app, network);
+  const appHostPort = hostPort(app, appPort);
+
+  // nginx: the same certificate authority and key type as the front's certificate.
+  const cert = issueCertificate(await loadOrCreateCa(), ["localhost", "127.0.0.1"]);
+  const nginx = await startHelper(docker, {
+    project,
+    dir: stack.description.dir,
+    service: "bench-nginx",
+    image,
+    cmd: ["bash", "/usr/local/share/bench/nginx-proxy.sh"],
+    env: { UPSTREAM: `${appIp}:${appPort}`, CERT_PEM: cert.certPem, KEY_PEM: cert.keyPem },
+    publish: [NGINX_PORT],
+  });
+  const nginxInfo = await nginx.inspect();
+  const nginxIp = addressOn(nginxInfo, network);
+  const nginxHostPort = hostPort(nginxInfo, NGINX_PORT);
+
+  const front = new URL(stack.url);
+  const generators: Record<Place, Dockerode.Container> = {
+    host: await startHelper(docker, { project, dir: stack.description.dir, service: "bench-wrk-host", image, hostNetwork: true }),
+    network: await startHelper(docker, { project, dir: stack.description.dir, service: "bench-wrk", image }),
+  };
+  const targets: Record<Place, Partial<Record<PathName, string>>> = {
+    host: {
+      ...(appHostPort ? { direct: `http://127.0.0.1:${appHostPort}${PATH}` } : {}),
+      ...(nginxHostPort ? { "nginx (TLS)": `https://127.0.0.1:${nginxHostPort}${PATH}` } : {}),
+      "front (TLS)": new URL(PATH, front).toString(),
+    },
+    network: {
+      direct: `http://${appIp}:${appPort}${PATH}`,
+      "nginx (TLS)": `https://${nginxIp}:${NGINX_PORT}${PATH}`,
+      // The front is on 127.0.0.1 of the host: not reachable from the stack network.
+    },
+  };
+  const inGenerator = (place: Place, cmd: string[], timeoutMs: number, what: string) => within(timeoutMs, what, execCapture(docker, generators[place].id, cmd));
+
+  // Every path must answer the same status (nginx up, Host allowed, no redirect on one path only).
+  const statuses: string[] = [];
+  for (const place of ["host", "network"] as const) {
+    for (const [path, url] of Object.entries(targets[place])) {
+      const status = await within(
+        60_000,
+        `nginx answering from the ${place}`,
+        (async () => {
+          for (;;) {
+            const out = await execCapture(docker, generators[place].id, ["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "-H", `Host: ${publicHost}`, url]);
+            if (out.stdout !== "000" || path !== "nginx (TLS)") return out.stdout;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        })(),
+      );
+      statuses.push(`${place} ${path}: ${status}`);
+    }
+  }
+  const distinct = new Set(statuses.map((s) => s.split(": ")[1]));
+  if (distinct.size !== 1 || distinct.has("000")) throw new Error(`the paths do not answer ${PATH} alike:\n  ${statuses.join("\n  ")}`);
+  const status = [...distinct][0]!;
+
+  const wrkVersion = (await execCapture(docker, generators.host.id, ["bash", "-c", "wrk -v 2>&1 | head -1"])).stdout.trim();
+  const wrk = async (place: Place, url: string, connections: number, seconds: number): Promise<WrkResult> => {
+    const threads = Math.min(THREADS, connections);
+    const cmd = ["wrk", "-t", String(threads), "-c", String(connections), "-d", `${seconds}s`, "--timeout", "10s", "-s", "/usr/local/share/bench/report.lua", "-H", `Host: ${publicHost}`, url];
+    const out = await inGenerator(place, cmd, (seconds + 60) * 1000, `wrk ${url} from the ${place}`);
+    const line = out.stdout.split("\n").find((l) => l.startsWith("{"));
+    if (out.exitCode !== 0 || !line) throw new Error(`wrk ${url} failed (exit ${out.exitCode}):\n${out.stdout.slice(-1500)}\n${out.stderr.slice(-1500)}`);
+    return JSON.parse(line) as WrkResult;
+  };
+
+  const passes = [CONNECTIONS, 1] as const;
+  const results = new Map<string, WrkResult[]>();
+  const disturbed = new Map<string, Set<string>>();
+  const cpuByKey = new Map<string, Map<string, number>[]>();
+  const key = (connections: number, place: Place, path: PathName) => `${connections}|${place}|${path}`;
+  for (const [place, byPath] of Object.entries(targets) as [Place, Partial<Record<PathName, string>>][]) {
+    for (const url of Object.values(byPath)) await wrk(place, url, CONNECTIONS, WARMUP_SECONDS);
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const connections of passes) {
+      for (const place of ["host", "network"] as const) {
+        const available = PATHS.filter((path) => targets[place][path]);
+        const shift = round % available.length;
+        for (const path of [...available.slice(shift), ...available.slice(0, shift)]) {
+          const { value: result, disturbedBy, cpu } = await measured(docker, project, () => wrk(place, targets[place][path]!, connections, SECONDS));
+          const k = key(connections, place, path);
+          results.set(k, [...(results.get(k) ?? []), result]);
+          cpuByKey.set(k, [...(cpuByKey.get(k) ?? []), cpu]);
+          if (disturbedBy.length > 0) disturbed.set(k, new Set([...(disturbed.get(k) ?? []), ...disturbedBy]));
+          console.error(
+            `  c=${String(connections).padEnd(3)} ${place.padEnd(7)} ${path.padEnd(11)} ${rps(result).toFixed(0)} req/s  p50 ${ms(result.p50)}  p99 ${ms(result.p99)}${disturbedBy.length ? `  (also running: ${disturbedBy.join(", ")})` : ""}`,
+          );
+        }
+      }
+    }
+  }
+
+  const limits = stack.description.app.limits;
+  console.log(`prodlike's front vs nginx (TLS) vs gunicorn directly: GET ${PATH} (${status} on every path), keep-alive, same stack, same run`);
+  console.log(`  app: ${stack.description.app.startCommand} in a container, plan ${stack.description.app.plan} (${limits.cpus} CPU, ${limits.memoryMb} MB); the fixture's gunicorn has 1 sync worker, which closes every connection after its response`);
+  console.log(`  ${wrkVersion}: -t ${THREADS} -d ${SECONDS}s, Host: ${publicHost}; ${ROUNDS === 1 ? "one run" : `median of ${ROUNDS} rounds`} per cell; nginx 1 worker, TLS with a prodlike-CA certificate, keep-alive to the app`);
+  console.log(`  from host: wrk in the host's network namespace (published ports: app ${appHostPort ?? "none"}, nginx ${nginxHostPort}; front ${front.host}); from network: wrk on ${network}`);
+  console.log(`  closed: share of responses with "Connection: close" (the client must reconnect: over HTTPS, a full TLS handshake each time)`);
+  for (const connections of passes) {
+    console.log("");
+    console.log(`  ${connections} connection${connections === 1 ? "" : "s"}:`);
+    console.log(`  ${"from".padEnd(8)}${"path".padEnd(12)}${"req/s".padStart(8)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"errors".padStart(8)}${"closed".padStart(8)} |${"req/s vs direct".padStart(16)}${"p50 +ms".padStart(9)}${"p99 +ms".padStart(9)}`);
+    for (const place of ["host", "network"] as const) {
+      const direct = median(results.get(key(connections, place, "direct")));
+      for (const path of PATHS) {
+        const r = median(results.get(key(connections, place, path)));
+        if (!r) continue;
+        const errors = r.connect + r.read + r.write + r.timeout + (status.startsWith("2") || status.startsWith("3") ? r.status : 0);
+        const vs = direct && path !== "direct" ? `${(rps(r) / rps(direct)).toFixed(2)}x`.padStart(16) + signed(r.p50 - direct.p50) + signed(r.p99 - direct.p99) : "".padStart(34);
+        const mark = disturbed.has(key(connections, place, path)) ? "*" : "";
+        console.log(`  ${place.padEnd(8)}${path.padEnd(12)}${`${rps(r).toFixed(0)}${mark}`.padStart(8)}${ms(r.p50).padStart(9)}${ms(r.p99).padStart(9)}${String(errors).padStart(8)}${`${Math.round((100 * r.closed) / Math.max(1, r.requests))}%`.padStart(8)} |${vs}`);
+      }
+    }
+    const f = median(results.get(key(connections, "host", "front (TLS)")));
+    const n = median(results.get(key(connections, "host", "nginx (TLS)")));
+    if (f && n) console.log(`  front/nginx (host): req/s ${(rps(f) / rps(n)).toFixed(2)}x, p50 ${signed(f.p50 - n.p50).trim()} ms, p99 ${signed(f.p99 - n.p99).trim()} ms`);
+  }
+  console.log("");
+  console.log(`  CPU during each run, % of one core, mean of the rounds (machine: everything, ${cpus().length * 100}% = all cores; this process: the bench and whatever of the stack runs in-process; rest: the kernel, host processes, other stacks):`);
+  const cpuRows = passes.flatMap((connections) =>
+    (["host", "network"] as const).flatMap((place) =>
+      PATHS.filter((path) => cpuByKey.has(key(connections, place, path))).map((path) => ({ label: `c=${connections} ${place} ${path}`, cpu: meanCpu(cpuByKey.get(key(connections, place, path))) })),
+    ),
+  );
+  printCpu(cpuRows, 26);
+  console.log("");
+  const intruders = new Set([...disturbed.values()].flatMap((names) => [...names]));
+  console.log(`  machine: ${cpus().length} CPUs; before up: ${quiet}; load at the end ${loadavg()[0]!.toFixed(2)}`);
+  if (intruders.size > 0) console.log(`  * measured while other stacks or containers ran on the engine (disturbed): ${[...intruders].join(", ")}`);
+}
+
+function rps(r: WrkResult): number {
+  return r.requests / (r.durationUs / 1e6);
+}
+
+function ms(us: number): string {
+  return (us / 1000).toFixed(2);
+}
+
+function signed(us: number): string {
+  return `${us >= 0 ? "+" : ""}${(us / 1000).toFixed(2)}`.padStart(9);
+}
+
+/** The run with the median requests/s (its latencies go with it). */
+function median(runs: readonly WrkResult[] | undefined): WrkResult | undefined {
+  if (!runs?.length) return undefined;
+  return [...runs].sort((a, b) => rps(a) - rps(b))[Math.floor(runs.length / 2)];
+}
+
+function meanCpu(runs: readonly Map<string, number>[] | undefined): Map<string, number> | undefined {
+  if (!runs?.length) return undefined;
+  const parties = new Set(runs.flatMap((run) => [...run.keys()]));
+  return new Map([...parties].map((party) => [party, runs.reduce((sum, run) => sum + (run.get(party) ?? 0), 0) / runs.length]));
+}

@@ -1,0 +1,559 @@
+/**
+ * pgbench TPS through prodlike's db link (TLS, the production host name and port the app
+ * uses), side by side in one run with PgBouncer directly and with Toxiproxy (no toxics, no
+ * TLS) in front of the same PgBouncer, the anchor. PgBouncer with client TLS is measured too,
+ * so the cost of TLS itself can be told from the cost of the link. Ratios, not assertions.
+ *
+ *   npm run bench:link
+ *   BENCH_SECONDS=15 BENCH_CLIENTS=8 BENCH_THREADS=2 BENCH_SCALE=8 BENCH_ROUNDS=1 BENCH_DEADLINE_S=1800
+ *
+ * pgbench runs in a container made from the stack's own prodlike/postgres image on the stack
+ * network (where the app connects from), and from the host (`pgbench` on PATH) where each
+ * path is reachable. Toxiproxy is built once from its Go module into
+ * ~/.cache/prodlike/toxiproxy/<version>/ and runs in a container from images/bench-toxiproxy.
+ *
+ * What depends on the stack's design (see "design" below): how the production host name
+ * reaches the link from a container (a network alias of a stack container: used as it is; else
+ * an ExtraHosts entry to the stack network's gateway, where the links listened in the
+ * in-process design), and where the host reaches the link (the host-side DATABASE_URL).
+ */
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { cpus, homedir, loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type Dockerode from "dockerode";
+import tar from "tar-fs";
+import { up } from "../../src/api.js";
+import { projectName } from "../../src/config/resolve.js";
+import { connectEngine, type Docker } from "../../src/engine/docker.js";
+import { execCapture, type ExecResult } from "../../src/engine/exec.js";
+import { LABEL_IMAGE_INPUTS, LABEL_PROJECT, LABEL_SERVICE, networkName, stackLabels } from "../../src/engine/labels.js";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
+const THREADS = Number(process.env.BENCH_THREADS ?? 2);
+const SCALE = Number(process.env.BENCH_SCALE ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const DEADLINE_MS = Number(process.env.BENCH_DEADLINE_S ?? 1800) * 1000;
+const BASE_IMAGE = "debian:bookworm-slim";
+const TARGET = 1.2;
+const root = resolve(import.meta.dirname, "..", "..");
+
+type Place = "network" | "host";
+type Workload = "select-only" | "tpcb-like";
+type PathName = "direct" | "direct+TLS" | "link (TLS)" | "toxiproxy";
+interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly sslmode: "disable" | "require";
+}
+const PATHS: readonly PathName[] = ["direct", "direct+TLS", "link (TLS)", "toxiproxy"];
+const WORKLOADS: readonly Workload[] = ["select-only", "tpcb-like"];
+
+// ---- deadline and cleanup: every step has one, and the whole run has a hard one -------------
+
+const cleanups: (() => Promise<unknown>)[] = [];
+let cleaning: Promise<void> | undefined;
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const cleanup of cleanups.reverse()) await within(60_000, "cleanup", cleanup()).catch((err: Error) => console.error(`cleanup: ${err.message}`));
+  })();
+  return cleaning;
+}
+const hardStop = setTimeout(() => {
+  console.error(`bench:link: hard deadline of ${DEADLINE_MS / 1000} s reached (BENCH_DEADLINE_S): removing the bench's containers and the stack, then exiting`);
+  void cleanUp().finally(() => process.exit(2));
+}, DEADLINE_MS);
+
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${Math.round(ms / 1000)} s`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+// ---- the engine and the two cores may be shared (another stack, a test run): say so ---------
+
+const QUIET_WAIT_MS = Number(process.env.BENCH_QUIET_WAIT_S ?? 300) * 1000;
+const QUIET_LOAD = 1.5;
+
+/** Other stacks (by project label) and unlabelled containers running on the engine. */
+async function othersRunning(docker: Docker, project: string): Promise<string[]> {
+  const others = (await docker.listContainers()).filter((c) => c.Labels?.[LABEL_PROJECT] !== project);
+  return [...new Set(others.map((c) => c.Labels?.[LABEL_PROJECT] ?? c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12)))];
+}
+
+/** Wait (at most BENCH_QUIET_WAIT_S) for no other container and a 1-min load under QUIET_LOAD; report how it went. */
+async function waitQuiet(docker: Docker, project: string): Promise<string> {
+  const started = Date.now();
+  for (;;) {
+    const others = await othersRunning(docker, project);
+    const load = loadavg()[0]!;
+    if (others.length === 0 && load < QUIET_LOAD) return `quiet after ${Math.round((Date.now() - started) / 1000)} s (load ${load.toFixed(2)}, no other container running)`;
+    if (Date.now() - started >= QUIET_WAIT_MS) {
+      return `NOT quiet after ${QUIET_WAIT_MS / 1000} s (BENCH_QUIET_WAIT_S): load ${load.toFixed(2)}, also running: ${others.join(", ") || "nothing else"}`;
+    }
+    await new Promise((r) => setTimeout(r, 5_000));
+  }
+}
+
+/**
+ * Run one measurement; name the other stacks seen running just before or after it, and say
+ * where the CPU went meanwhile, in % of one core: this process (the stack's in-process parts,
+ * if the design has any), each container of the stack by its service label, and the machine.
+ */
+async function measured<T>(docker: Docker, project: string, measure: () => Promise<T>): Promise<{ value: T; disturbedBy: string[]; cpu: Map<string, number> }> {
+  const before = await othersRunning(docker, project);
+  const cpuBefore = await cpuSnapshot(docker, project);
+  const started = process.hrtime.bigint();
+  const value = await measure();
+  const elapsedNs = Number(process.hrtime.bigint() - started);
+  const cpuAfter = await cpuSnapshot(docker, project);
+  const after = await othersRunning(docker, project);
+  const cpu = new Map<string, number>();
+  for (const [key, ns] of cpuAfter) {
+    // Per process or container, then summed by party; one that started meanwhile counts from 0.
+    const party = key.split("#")[0]!;
+    cpu.set(party, (cpu.get(party) ?? 0) + (100 * (ns - (cpuBefore.get(key) ?? 0))) / elapsedNs);
+  }
+  const machine = cpu.get("machine");
+  if (machine !== undefined) cpu.set("rest", machine - [...cpu].reduce((sum, [party, pct]) => (party === "machine" ? sum : sum + pct), 0));
+  return { value, disturbedBy: [...new Set([...before, ...after])], cpu };
+}
+
+/** CPU time used so far, in ns, by "party#id": the machine, this process, docker-proxy processes, the stack's containers (party = service label). */
+async function cpuSnapshot(docker: Docker, project: string): Promise<Map<string, number>> {
+  const snapshot = new Map<string, number>();
+  const [, ...fields] = (await readFile("/proc/stat", "utf8").catch(() => "")).split("\n")[0]?.trim().split(/\s+/) ?? [];
+  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait, in USER_HZ (100/s)
+  if (fields.length >= 8) snapshot.set("machine", [0, 1, 2, 5, 6, 7].reduce((sum, i) => sum + Number(fields[i]), 0) * 1e7);
+  const usage = process.cpuUsage();
+  snapshot.set("this process", (usage.user + usage.system) * 1000);
+  // Docker's userland proxy carries connections to ports published on 127.0.0.1.
+  for (const [pid, ns] of await processCpuNs("docker-proxy")) snapshot.set(`docker-proxy#${pid}`, ns);
+  for (const c of await docker.listContainers({ filters: { label: [`${LABEL_PROJECT}=${project}`] } })) {
+    const ns = await containerCpuNs(c.Id);
+    if (ns !== undefined) snapshot.set(`${c.Labels?.[LABEL_SERVICE] ?? c.Names[0] ?? "container"}#${c.Id}`, ns);
+  }
+  return snapshot;
+}
+
+/** CPU time of each host process with that command name (utime + stime of /proc/<pid>/stat), in ns. */
+async function processCpuNs(command: string): Promise<Map<string, number>> {
+  const byPid = new Map<string, number>();
+  for (const pid of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    if (!stat.includes(`(${command})`)) continue;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    byPid.set(pid, (Number(fields[11]) + Number(fields[12])) * 1e7);
+  }
+  return byPid;
+}
+
+/** A container's CPU time from its cgroup (v1 cpuacct, or v2 under systemd or cgroupfs); undefined if not readable. */
+async function containerCpuNs(id: string): Promise<number | undefined> {
+  const v1 = await readFile(`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, "utf8").catch(() => null);
+  if (v1) return Number(v1.trim());
+  for (const path of [`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, `/sys/fs/cgroup/docker/${id}/cpu.stat`]) {
+    const v2 = await readFile(path, "utf8").catch(() => null);
+    const usec = v2 && /^usage_usec (\d+)/m.exec(v2)?.[1];
+    if (usec) return Number(usec) * 1000;
+  }
+  return undefined;
+}
+
+/** The CPU table: one row per measurement, one column per party that used 5% of a core somewhere. */
+function printCpu(rows: readonly { label: string; cpu: Map<string, number> | undefined }[], labelWidth: number): void {
+  const parties = [...new Set(rows.flatMap((row) => [...(row.cpu?.keys() ?? [])]))].filter((party) =>
+    party === "machine" || rows.some((row) => (row.cpu?.get(party) ?? 0) >= 5),
+  );
+  const first = ["machine", "this process", "docker-proxy"];
+  const rank = (party: string) => (first.includes(party) ? first.indexOf(party) : party === "rest" ? 99 : 10);
+  parties.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const width = (party: string) => Math.max(party.length, 5) + 2;
+  console.log(`  ${"".padEnd(labelWidth)}${parties.map((party) => party.padStart(width(party))).join("")}`);
+  for (const row of rows) {
+    if (!row.cpu) continue;
+    console.log(`  ${row.label.padEnd(labelWidth)}${parties.map((party) => (row.cpu!.has(party) ? `${row.cpu!.get(party)!.toFixed(0)}%` : "-").padStart(width(party))).join("")}`);
+  }
+}
+
+// ---- images --------------------------------------------------------------------------------
+
+/** `go install` Toxiproxy's server at the pinned version into the cache, once. */
+async function ensureToxiproxyBinary(version: string): Promise<string> {
+  const bin = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "prodlike", "toxiproxy", version);
+  const binary = join(bin, "server");
+  if (await stat(binary).catch(() => null)) return binary;
+  await mkdir(bin, { recursive: true });
+  console.error(`building Toxiproxy ${version} from its Go module into ${bin} (once)`);
+  await runHost("go", ["install", `github.com/Shopify/toxiproxy/v2/cmd/server@${version}`], { env: { ...process.env, GOBIN: bin, CGO_ENABLED: "0" }, timeoutMs: 600_000 });
+  return binary;
+}
+
+/** `prodlike-bench/<name>:<hash of base image, images/<name>/ and the extra files>`, built when missing. */
+async function benchImage(docker: Docker, name: string, extra: Readonly<Record<string, string>> = {}): Promise<string> {
+  const source = join(root, "images", name);
+  const base = await docker.getImage(BASE_IMAGE).inspect();
+  const hash = createHash("sha256").update(base.Id);
+  for (const file of (await readdir(source)).sort()) hash.update(file).update(await readFile(join(source, file)));
+  for (const [file, path] of Object.entries(extra)) hash.update(file).update(await readFile(path));
+  const tag = `prodlike-bench/${name}:${hash.digest("hex").slice(0, 12)}`;
+  if (await docker.getImage(tag).inspect().catch(() => null)) return tag;
+  const context = await mkdtemp(join(tmpdir(), `prodlike-bench-${name}-`));
+  try {
+    await cp(source, context, { recursive: true });
+    for (const [file, path] of Object.entries(extra)) await copyFile(path, join(context, file));
+    const stream = await docker.buildImage(tar.pack(context) as unknown as NodeJS.ReadableStream, { t: tag, labels: { [LABEL_IMAGE_INPUTS]: tag }, rm: true, forcerm: true });
+    const output: string[] = [];
+    await within(
+      600_000,
+      `building ${tag}`,
+      new Promise<void>((resolvePromise, reject) =>
+        docker.modem.followProgress(
+          stream,
+          (err: Error | null, events: { error?: string }[]) => {
+            const failure = err?.message ?? events?.find((e) => e.error)?.error;
+            if (failure) reject(new Error(`building ${tag} failed: ${failure}\n${output.slice(-20).join("\n")}`));
+            else resolvePromise();
+          },
+          (event: { stream?: string }) => event.stream && output.push(event.stream.trimEnd()),
+        ),
+      ),
+    );
+    return tag;
+  } finally {
+    await rm(context, { recursive: true, force: true });
+  }
+}
+
+// ---- containers the bench starts: labelled with the stack, so its down() and reaper see them --
+
+interface HelperSpec {
+  readonly project: string;
+  readonly dir: string;
+  readonly service: string;
+  readonly image: string;
+  readonly entrypoint?: readonly string[];
+  readonly cmd?: readonly string[];
+  readonly alias?: string;
+  readonly extraHosts?: readonly string[];
+  readonly publish?: readonly number[];
+}
+
+async function startHelper(docker: Docker, spec: HelperSpec): Promise<Dockerode.Container> {
+  const name = `prodlike-${spec.project}-${spec.service}`;
+  await docker.getContainer(name).remove({ force: true }).catch(() => {});
+  const network = networkName(spec.project);
+  const container = await docker.createContainer({
+    name,
+    Image: spec.image,
+    Entrypoint: spec.entrypoint ? [...spec.entrypoint] : undefined,
+    Cmd: spec.cmd ? [...spec.cmd] : undefined,
+    Labels: { ...stackLabels(spec.project, spec.dir), [LABEL_SERVICE]: spec.service },
+    ExposedPorts: Object.fromEntries((spec.publish ?? []).map((port) => [`${port}/tcp`, {}])),
+    HostConfig: {
+      NetworkMode: network,
+      ExtraHosts: spec.extraHosts ? [...spec.extraHosts] : undefined,
+      PortBindings: Object.fromEntries((spec.publish ?? []).map((port) => [`${port}/tcp`, [{ HostIp: "127.0.0.1", HostPort: "" }]])),
+    },
+    NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: spec.alias ? [spec.alias] : [] } } },
+  });
+  cleanups.push(() => container.remove({ force: true }).catch(() => {}));
+  await container.start();
+  return container;
+}
+
+/** A service container of the stack, by its labels (the same in every design so far). */
+async function serviceContainer(docker: Docker, project: string, service: string): Promise<Dockerode.ContainerInspectInfo> {
+  const [found] = await docker.listContainers({ filters: { label: [`${LABEL_PROJECT}=${project}`, `${LABEL_SERVICE}=${service}`], status: ["running"] } });
+  if (!found) throw new Error(`no running "${service}" container labelled with project ${project}`);
+  return docker.getContainer(found.Id).inspect();
+}
+
+function addressOn(info: Dockerode.ContainerInspectInfo, network: string): string {
+  const ip = info.NetworkSettings.Networks[network]?.IPAddress;
+  if (!ip) throw new Error(`${info.Name} has no address on ${network}`);
+  return ip;
+}
+
+function hostPort(info: Dockerode.ContainerInspectInfo, port: number): number | undefined {
+  const binding = info.NetworkSettings.Ports?.[`${port}/tcp`]?.[0];
+  return binding ? Number(binding.HostPort) : undefined;
+}
+
+function inSubnet(ip: string, cidr: string): boolean {
+  const [base, bits] = cidr.split("/") as [string, string];
+  const toInt = (address: string) => address.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return false;
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(toInt(ip) / size) === Math.floor(toInt(base) / size);
+}
+
+// ---- pgbench -------------------------------------------------------------------------------
+
+interface Credentials {
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+}
+
+function conninfo(endpoint: Endpoint, credentials: Credentials): string {
+  return `host=${endpoint.host} port=${endpoint.port} user=${credentials.user} dbname=${credentials.database} sslmode=${endpoint.sslmode} connect_timeout=10`;
+}
+
+function pgbenchArgs(workload: Workload): string[] {
+  return ["-n", "-T", String(SECONDS), "-c", String(CLIENTS), "-j", String(THREADS), ...(workload === "select-only" ? ["-S"] : [])];
+}
+
+function parseTps(what: string, result: ExecResult): number {
+  const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(result.stdout)?.[1];
+  const failed = Number(/number of failed transactions: (\d+)/.exec(result.stdout)?.[1] ?? 0);
+  if (result.exitCode !== 0 || !tps || failed > 0) {
+    throw new Error(`pgbench ${what} failed (exit ${result.exitCode}, ${failed} failed transactions):\n${result.stdout.slice(-1500)}\n${result.stderr.slice(-1500)}`);
+  }
+  return Number(tps);
+}
+
+function runHost(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<ExecResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${command} ${args.join(" ")} did not finish within ${options.timeoutMs / 1000} s\n${stderr.slice(-1000)}`));
+    }, options.timeoutMs);
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      if (code !== 0 && command !== "pgbench") reject(new Error(`${command} exited with ${code}:\n${stderr.slice(-2000)}`));
+      else resolvePromise({ exitCode: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+// ---- the run -------------------------------------------------------------------------------
+
+const parent = await mkdtemp(join(tmpdir(), "prodlike-bench-link-"));
+const dir = join(parent, "render-supabase");
+await cp(join(root, "fixtures", "render-supabase"), dir, { recursive: true, filter: (path) => !path.split("/").includes(".prodlike") });
+cleanups.push(() => rm(parent, { recursive: true, force: true }));
+const docker = await connectEngine();
+// If `up` itself never returns, the deadline still removes what it started, by its label.
+const expectedProject = projectName(dir);
+cleanups.push(async () => {
+  const filters = { label: [`${LABEL_PROJECT}=${expectedProject}`] };
+  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {});
+  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => {});
+  for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
+});
+
+try {
+  // Built before `up`, so a missing Go fails in a second, not after the stack starts.
+  const toxiproxyVersion = (await readFile(join(root, "images", "bench-toxiproxy", "VERSION"), "utf8")).trim();
+  const toxiproxyBinary = await ensureToxiproxyBinary(toxiproxyVersion);
+  const quiet = await waitQuiet(docker, expectedProject);
+  console.error(`machine: ${quiet}`);
+  await run(toxiproxyVersion, toxiproxyBinary, quiet);
+} finally {
+  clearTimeout(hardStop);
+  await cleanUp();
+}
+
+async function run(toxiproxyVersion: string, toxiproxyBinary: string, quiet: string): Promise<void> {
+  await using stack = await within(900_000, "prodlike up", up({ dir, overrides: { plan: "starter" } }));
+  cleanups.push(() => stack.down({ volumes: true }));
+  const { project } = stack.description;
+  const network = networkName(project);
+
+  // What the app connects to: its own DATABASE_URL, read inside its container.
+  const appUrl = new URL((await within(60_000, "reading the app's DATABASE_URL", stack.exec(["printenv", "DATABASE_URL"]))).stdout.trim());
+  const credentials: Credentials = {
+    user: decodeURIComponent(appUrl.username),
+    password: decodeURIComponent(appUrl.password),
+    database: appUrl.pathname.slice(1) || "postgres",
+  };
+  const prodHost = appUrl.hostname;
+  const prodPort = Number(appUrl.port || 5432);
+
+  const networkInfo = await docker.getNetwork(network).inspect();
+  const ipam = (networkInfo.IPAM?.Config ?? []) as { Subnet?: string; Gateway?: string }[];
+  const subnet = ipam.find((c) => c.Subnet?.includes("."))?.Subnet;
+  const gateway = ipam.find((c) => c.Gateway)?.Gateway;
+  if (!subnet || !gateway) throw new Error(`network ${network} has no IPv4 subnet and gateway`);
+
+  const [postgres, pgbouncer] = await Promise.all([serviceContainer(docker, project, "postgres"), serviceContainer(docker, project, "pgbouncer")]);
+  const pgbouncerPort = Number(Object.keys(pgbouncer.Config.ExposedPorts ?? {})[0]?.split("/")[0] ?? 6432);
+  const pgbouncerIp = addressOn(pgbouncer, network);
+
+  // --- design: does the production host name resolve on the stack network already (a network
+  // alias of a stack container), or does it need /etc/hosts pointing at the gateway (the links
+  // in the prodlike process, listening on the gateway)?
+  const aliased = await (async () => {
+    for (const c of await docker.listContainers({ filters: { label: [`${LABEL_PROJECT}=${project}`] } })) {
+      const aliases = (await docker.getContainer(c.Id).inspect()).NetworkSettings.Networks[network]?.Aliases ?? [];
+      if (aliases.includes(prodHost)) return true;
+    }
+    return false;
+  })();
+  const extraHosts = aliased ? undefined : [`${prodHost}:${gateway}`];
+
+  const pgbench = await startHelper(docker, {
+    project,
+    dir: stack.description.dir,
+    service: "bench-pgbench",
+    image: postgres.Config.Image,
+    entrypoint: ["sleep", "infinity"],
+    extraHosts,
+  });
+  const inBench = (cmd: string[], timeoutMs: number, what: string) =>
+    within(timeoutMs, what, execCapture(docker, pgbench.id, cmd, { env: { PGPASSWORD: credentials.password } }));
+  // The name must resolve inside the stack network (alias or /etc/hosts), never through outside DNS.
+  const resolved = (await inBench(["getent", "hosts", prodHost], 30_000, `getent hosts ${prodHost}`)).stdout.trim().split(/\s+/)[0] ?? "";
+  if (!resolved || !inSubnet(resolved, subnet)) {
+    throw new Error(`${prodHost} resolves to "${resolved}" in the bench container, outside the stack network ${subnet}: refusing to send traffic there`);
+  }
+  const version = (await inBench(["pgbench", "--version"], 30_000, "pgbench --version")).stdout.trim();
+
+  const toxiproxyImage = await benchImage(docker, "bench-toxiproxy", { "toxiproxy-server": toxiproxyBinary });
+  const toxiproxy = await startHelper(docker, {
+    project,
+    dir: stack.description.dir,
+    service: "bench-toxiproxy",
+    image: toxiproxyImage,
+    alias: "bench-toxiproxy",
+    publish: [8474, prodPort],
+  });
+  const toxiproxyInfo = await toxiproxy.inspect();
+  const api = `http://127.0.0.1:${hostPort(toxiproxyInfo, 8474)}`;
+  await within(
+    30_000,
+    `Toxiproxy's API answering at ${api}/version`,
+    (async () => {
+      for (;;) {
+        if ((await fetch(`${api}/version`).then((r) => r.ok, () => false))) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })(),
+  );
+  const created = await fetch(`${api}/proxies`, {
+    method: "POST",
+    body: JSON.stringify({ name: "db", listen: `0.0.0.0:${prodPort}`, upstream: `${pgbouncerIp}:${pgbouncerPort}`, enabled: true }),
+  });
+  if (!created.ok) throw new Error(`creating the Toxiproxy proxy: ${created.status} ${await created.text()}`);
+  const toxiproxyIp = addressOn(toxiproxyInfo, network);
+
+  // Where each path is, seen from each place. The host reaches the link where the host-side
+  // DATABASE_URL says, and PgBouncer and Toxiproxy on their published ports, when they have one.
+  const hostUrl = new URL(stack.env.DATABASE_URL);
+  const hostLinkOk = ["127.0.0.1", "localhost"].includes(hostUrl.hostname) || inSubnet(hostUrl.hostname, subnet);
+  const pgbouncerHostPort = hostPort(pgbouncer, pgbouncerPort);
+  const toxiproxyHostPort = hostPort(toxiproxyInfo, prodPort);
+  const endpoints: Record<Place, Partial<Record<PathName, Endpoint>>> = {
+    network: {
+      direct: { host: pgbouncerIp, port: pgbouncerPort, sslmode: "disable" },
+      "direct+TLS": { host: pgbouncerIp, port: pgbouncerPort, sslmode: "require" },
+      "link (TLS)": { host: prodHost, port: prodPort, sslmode: "require" },
+      toxiproxy: { host: toxiproxyIp, port: prodPort, sslmode: "disable" },
+    },
+    host: {
+      ...(pgbouncerHostPort
+        ? { direct: { host: "127.0.0.1", port: pgbouncerHostPort, sslmode: "disable" }, "direct+TLS": { host: "127.0.0.1", port: pgbouncerHostPort, sslmode: "require" } }
+        : {}),
+      ...(hostLinkOk ? { "link (TLS)": { host: hostUrl.hostname, port: Number(hostUrl.port || 5432), sslmode: "require" } } : {}),
+      ...(toxiproxyHostPort ? { toxiproxy: { host: "127.0.0.1", port: toxiproxyHostPort, sslmode: "disable" } } : {}),
+    },
+  };
+  const hostPgbench = await runHost("pgbench", ["--version"], { timeoutMs: 10_000 }).then(
+    (r) => r.stdout.trim(),
+    () => null,
+  );
+  const places: Place[] = hostPgbench ? ["network", "host"] : ["network"];
+
+  // Initialise through PgBouncer as a client would; the runs then only read and update.
+  const init = await inBench(["pgbench", "-i", "-q", "-s", String(SCALE), conninfo(endpoints.network.direct!, credentials)], 600_000, "pgbench -i");
+  if (init.exitCode !== 0) throw new Error(`pgbench -i failed:\n${init.stderr.slice(-2000)}`);
+
+  const runOnce = async (place: Place, workload: Workload, path: PathName): Promise<number> => {
+    const endpoint = endpoints[place][path]!;
+    const args = [...pgbenchArgs(workload), conninfo(endpoint, credentials)];
+    const what = `${path} from the ${place} (${workload})`;
+    const timeoutMs = (SECONDS + 90) * 1000;
+    if (place === "network") return parseTps(what, await inBench(["pgbench", ...args], timeoutMs, `pgbench ${what}`));
+    return parseTps(what, await runHost("pgbench", args, { env: { ...process.env, PGPASSWORD: credentials.password }, timeoutMs }));
+  };
+
+  const tps = new Map<string, number[]>();
+  const disturbed = new Map<string, Set<string>>();
+  const cpuByKey = new Map<string, Map<string, number>[]>();
+  const key = (place: Place, workload: Workload, path: PathName) => `${place}|${workload}|${path}`;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const place of places) {
+      for (const [w, workload] of WORKLOADS.entries()) {
+        const available = PATHS.filter((path) => endpoints[place][path]);
+        // Rotate the order so no path always runs first (TPC-B runs grow the tables a little).
+        const shift = (round + w) % available.length;
+        for (const path of [...available.slice(shift), ...available.slice(0, shift)]) {
+          const { value, disturbedBy, cpu } = await measured(docker, project, () => runOnce(place, workload, path));
+          const k = key(place, workload, path);
+          tps.set(k, [...(tps.get(k) ?? []), value]);
+          cpuByKey.set(k, [...(cpuByKey.get(k) ?? []), cpu]);
+          if (disturbedBy.length > 0) disturbed.set(k, new Set([...(disturbed.get(k) ?? []), ...disturbedBy]));
+          console.error(`  ${place.padEnd(7)} ${workload.padEnd(11)} ${path.padEnd(10)} ${value.toFixed(0)} tps${disturbedBy.length ? `  (also running: ${disturbedBy.join(", ")})` : ""}`);
+        }
+      }
+    }
+  }
+
+  const median = (xs: readonly number[] | undefined) => (xs && xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : undefined);
+  const cell = (x: number | undefined, width: number, k?: string) => `${x === undefined ? "-" : x.toFixed(0)}${k && disturbed.has(k) ? "*" : ""}`.padStart(width);
+  const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? "-" : `${(a / b).toFixed(2)}x`).padStart(12);
+  console.log(`prodlike db link vs PgBouncer directly vs Toxiproxy ${toxiproxyVersion} (no toxics), pgbench TPS, same stack, same run`);
+  console.log(`  stack: ${stack.description.app.serviceName}, db profile ${stack.description.database.profile}, plan ${stack.description.app.plan}; the app connects to ${prodHost}:${prodPort} (${appUrl.searchParams.toString() || "no params"})`);
+  console.log(`  ${version}: scale ${SCALE}, -c ${CLIENTS} -j ${THREADS}, ${SECONDS} s per run, ${ROUNDS === 1 ? "one run" : `median of ${ROUNDS} rounds`} per cell`);
+  console.log(`  network: pgbench in a container of ${postgres.Config.Image} on ${network}; ${prodHost} ${aliased ? "is a network alias (no ExtraHosts)" : `-> ${gateway} via ExtraHosts (the gateway, where the links listen)`}`);
+  console.log(`  host:    ${hostPgbench ? `${hostPgbench}; link at ${hostUrl.hostname}:${hostUrl.port}${hostLinkOk ? "" : " (not local: skipped)"}, PgBouncer ${pgbouncerHostPort ? `127.0.0.1:${pgbouncerHostPort}` : "not published"}, Toxiproxy 127.0.0.1:${toxiproxyHostPort}` : "no pgbench on PATH: skipped"}`);
+  console.log("");
+  console.log(`  ${"from".padEnd(8)}${"workload".padEnd(12)}${"direct".padStart(9)}${"direct+TLS".padStart(12)}${"link (TLS)".padStart(12)}${"toxiproxy".padStart(11)} |${"link/direct".padStart(12)}${"toxi/direct".padStart(12)}${"link/toxi".padStart(12)}${"link/TLSdir".padStart(12)}`);
+  const verdicts: string[] = [];
+  for (const place of places) {
+    for (const workload of WORKLOADS) {
+      const [d, dt, l, t] = PATHS.map((path) => median(tps.get(key(place, workload, path))));
+      const [kd, kdt, kl, kt] = PATHS.map((path) => key(place, workload, path));
+      console.log(
+        `  ${place.padEnd(8)}${workload.padEnd(12)}${cell(d, 9, kd)}${cell(dt, 12, kdt)}${cell(l, 12, kl)}${cell(t, 11, kt)} |${ratio(l, d)}${ratio(t, d)}${ratio(l, t)}${ratio(l, dt)}`,
+      );
+      if (l !== undefined && t !== undefined) verdicts.push(`${place} ${workload} ${(l / t).toFixed(2)}x ${l / t >= TARGET ? "meets" : "MISSES"}`);
+    }
+  }
+  console.log("");
+  console.log(`  target: link (TLS) >= ${TARGET.toFixed(2)}x Toxiproxy's TPS: ${verdicts.join("; ")}`);
+  console.log("");
+  console.log(`  CPU during each run, % of one core, mean of the rounds (machine: everything, ${cpus().length * 100}% = all cores; this process: the bench and whatever of the stack runs in-process; rest: the kernel, host processes, other stacks):`);
+  const cpuRows = places.flatMap((place) =>
+    WORKLOADS.flatMap((workload) =>
+      PATHS.filter((path) => cpuByKey.has(key(place, workload, path))).map((path) => ({ label: `${place} ${workload} ${path}`, cpu: meanCpu(cpuByKey.get(key(place, workload, path))) })),
+    ),
+  );
+  printCpu(cpuRows, 34);
+  const intruders = new Set([...disturbed.values()].flatMap((names) => [...names]));
+  console.log(`  machine: ${cpus().length} CPUs; before up: ${quiet}; load at the end ${loadavg()[0]!.toFixed(2)}`);
+  if (intruders.size > 0) console.log(`  * measured while other stacks or containers ran on the engine (disturbed): ${[...intruders].join(", ")}`);
+}
+
+function meanCpu(runs: readonly Map<string, number>[] | undefined): Map<string, number> | undefined {
+  if (!runs?.length) return undefined;
+  const parties = new Set(runs.flatMap((run) => [...run.keys()]));
+  return new Map([...parties].map((party) => [party, runs.reduce((sum, run) => sum + (run.get(party) ?? 0), 0) / runs.length]));
+}
