@@ -179,6 +179,10 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
     this.#http.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, this.#log));
 
     this.#proxy.on("proxyRes", (proxyRes, req) => {
+      // Hop-by-hop: gunicorn's "Connection: close" ends the upstream connection only. The client's
+      // stays open, as Render's router keeps the browser's (a new TLS handshake per request otherwise).
+      delete proxyRes.headers.connection;
+      delete proxyRes.headers["keep-alive"];
       const rndrId = req.headers["rndr-id"];
       const server = proxyRes.headers.server;
       if (typeof rndrId === "string") {

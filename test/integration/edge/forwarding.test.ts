@@ -1,3 +1,4 @@
+import { Agent as HttpsAgent, get as httpsGet } from "node:https";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
@@ -73,6 +74,31 @@ describe("forwarding like Render's router", () => {
       socket.on("error", reject);
     });
     expect(verified).toBe(true);
+  });
+
+  it("keeps the client's connection open when the app answers Connection: close (hop-by-hop, as Render's router)", async () => {
+    await startEdge();
+    const agent = new HttpsAgent({ ca: client.ca.certPem, keepAlive: true, maxSockets: 1 });
+    const once = () =>
+      new Promise<{ reused: boolean; connection: string | undefined; body: string }>((resolve, reject) => {
+        const req = httpsGet(`${edge.httpsUrl}/close`, { agent }, (res) => {
+          let body = "";
+          res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+          res.on("end", () => resolve({ reused: req.reusedSocket, connection: res.headers.connection, body }));
+        });
+        req.on("error", reject);
+      });
+    try {
+      const first = await once();
+      const second = await once();
+      expect(first).toMatchObject({ reused: false, body: "closed" });
+      expect(first.connection).not.toBe("close");
+      // The same TLS connection served the second request: no new handshake.
+      expect(second).toMatchObject({ reused: true, body: "closed" });
+      expect(backend.upstream.seen.filter((s) => s.url === "/close")).toHaveLength(2);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("answers plain HTTP with a 301 to the same path over HTTPS", async () => {

@@ -52,6 +52,11 @@ export class Upstream {
         return;
       }
       this.seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
+      if (req.url === "/close") {
+        // gunicorn's sync worker: every response ends its connection.
+        res.writeHead(200, { server: "gunicorn", connection: "close" }).end("closed");
+        return;
+      }
       if (req.url?.startsWith("/slow")) {
         setTimeout(() => res.writeHead(200, { server: "gunicorn" }).end("slow"), 200);
         return;
