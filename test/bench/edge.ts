@@ -4,19 +4,26 @@
  * nginx as a TLS proxy in front of the same app container. Ratios, not assertions.
  *
  *   npm run bench:edge
- *   BENCH_PATH=/bench-404/ BENCH_SECONDS=10 BENCH_CONNECTIONS=20 BENCH_THREADS=2 BENCH_ROUNDS=1 BENCH_DEADLINE_S=1200
+ *   BENCH_PATH=/bench-404/ BENCH_SECONDS=10 BENCH_CONNECTIONS=20 BENCH_THREADS=2 BENCH_ROUNDS=1
+ *   BENCH_DEADLINE_S=1200 (hard: then everything is removed and it exits 2)
+ *   BENCH_QUIET_WAIT_S=300 (wait at most this long for no other container and a low load)
  *
  * One load generator for every path: wrk (Debian's, images/bench-http) in a container, from
  * two places: the host's network namespace (the only place that reaches all three, the front
  * listening on 127.0.0.1) and the stack network (gunicorn and nginx only). A second pass with
- * one connection shows the latency each proxy adds to a request.
+ * one connection shows the latency each proxy adds to a request. The "closed" column counts
+ * responses with "Connection: close" (each one costs the client a new connection and, over
+ * HTTPS, a TLS handshake). A last table says where the CPU went during each run; cells
+ * measured while another stack ran on the engine are marked with *.
  *
  * The default path is a 404 (no database work, so the app's answer is as light as it gets;
  * /auth/health/ does a query through the db link). Every path must answer the same status.
  *
- * What depends on the stack's design: where the front is (stack.url, seen from the host), that
- * the app container is labelled prodlike.service=app and publishes its port on 127.0.0.1 (else
- * "direct" is measured from the stack network only).
+ * What depends on the stack's design: where the front is (stack.url, seen from the host; from
+ * the stack network too when a stack container publishes that port, i.e. a front in a
+ * container), that the app container is labelled prodlike.service=app and publishes its port on
+ * 127.0.0.1 (else "direct" is measured from the stack network only, and the host rows compare
+ * the front with nginx), and the CA (loadOrCreateCa) that issues nginx's certificate.
  */
 import { createHash } from "node:crypto";
 import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -292,7 +299,8 @@ try {
   console.error(`machine: ${quiet}`);
   await run(quiet);
 } finally {
-  clearTimeout(hardStop);
+  // Still armed, unreferenced: if something kept the process alive after this, it ends it.
+  hardStop.unref();
   await cleanUp();
 }
 
@@ -325,6 +333,15 @@ async function run(quiet: string): Promise<void> {
   const nginxHostPort = hostPort(nginxInfo, NGINX_PORT);
 
   const front = new URL(stack.url);
+  // The front from the stack network too, when a container of the stack publishes its port (a
+  // front in a container); a front in this process (127.0.0.1 of the host) is not reachable there.
+  const frontInNetwork = await (async () => {
+    for (const c of await docker.listContainers({ filters: { label: [`${LABEL_PROJECT}=${project}`] } })) {
+      const published = c.Ports.find((p) => p.PublicPort === Number(front.port || 443) && p.Type === "tcp");
+      if (published) return `https://${addressOn(await docker.getContainer(c.Id).inspect(), network)}:${published.PrivatePort}${PATH}`;
+    }
+    return undefined;
+  })();
   const generators: Record<Place, Dockerode.Container> = {
     host: await startHelper(docker, { project, dir: stack.description.dir, service: "bench-wrk-host", image, hostNetwork: true }),
     network: await startHelper(docker, { project, dir: stack.description.dir, service: "bench-wrk", image }),
@@ -338,7 +355,7 @@ async function run(quiet: string): Promise<void> {
     network: {
       direct: `http://${appIp}:${appPort}${PATH}`,
       "nginx (TLS)": `https://${nginxIp}:${NGINX_PORT}${PATH}`,
-      // The front is on 127.0.0.1 of the host: not reachable from the stack network.
+      ...(frontInNetwork ? { "front (TLS)": frontInNetwork } : {}),
     },
   };
   const inGenerator = (place: Place, cmd: string[], timeoutMs: number, what: string) => within(timeoutMs, what, execCapture(docker, generators[place].id, cmd));
@@ -402,11 +419,17 @@ async function run(quiet: string): Promise<void> {
     }
   }
 
+  // nginx logs only warnings and errors here: show them, they would explain an odd row.
+  const nginxLog = ((await nginx.logs({ stdout: true, stderr: true, tail: 10 })) as unknown as Buffer).toString("utf8").replace(/[\x00-\x08]/g, "").trim();
+  if (nginxLog) console.error(`nginx's last log lines:\n${nginxLog}`);
   const limits = stack.description.app.limits;
   console.log(`prodlike's front vs nginx (TLS) vs gunicorn directly: GET ${PATH} (${status} on every path), keep-alive, same stack, same run`);
   console.log(`  app: ${stack.description.app.startCommand} in a container, plan ${stack.description.app.plan} (${limits.cpus} CPU, ${limits.memoryMb} MB); the fixture's gunicorn has 1 sync worker, which closes every connection after its response`);
   console.log(`  ${wrkVersion}: -t ${THREADS} -d ${SECONDS}s, Host: ${publicHost}; ${ROUNDS === 1 ? "one run" : `median of ${ROUNDS} rounds`} per cell; nginx 1 worker, TLS with a prodlike-CA certificate, keep-alive to the app`);
-  console.log(`  from host: wrk in the host's network namespace (published ports: app ${appHostPort ?? "none"}, nginx ${nginxHostPort}; front ${front.host}); from network: wrk on ${network}`);
+  console.log(
+    `  from host: wrk in the host's network namespace (published ports: app ${appHostPort ?? "none"}, nginx ${nginxHostPort}; front ${front.host}); ` +
+      `from network: wrk on ${network} (front ${frontInNetwork ? new URL(frontInNetwork).host : "not reachable there"})`,
+  );
   console.log(`  closed: share of responses with "Connection: close" (the client must reconnect: over HTTPS, a full TLS handshake each time)`);
   for (const connections of passes) {
     console.log("");
@@ -423,9 +446,11 @@ async function run(quiet: string): Promise<void> {
         console.log(`  ${place.padEnd(8)}${path.padEnd(12)}${`${rps(r).toFixed(0)}${mark}`.padStart(8)}${ms(r.p50).padStart(9)}${ms(r.p99).padStart(9)}${String(errors).padStart(8)}${`${Math.round((100 * r.closed) / Math.max(1, r.requests))}%`.padStart(8)} |${vs}`);
       }
     }
-    const f = median(results.get(key(connections, "host", "front (TLS)")));
-    const n = median(results.get(key(connections, "host", "nginx (TLS)")));
-    if (f && n) console.log(`  front/nginx (host): req/s ${(rps(f) / rps(n)).toFixed(2)}x, p50 ${signed(f.p50 - n.p50).trim()} ms, p99 ${signed(f.p99 - n.p99).trim()} ms`);
+    for (const place of ["host", "network"] as const) {
+      const f = median(results.get(key(connections, place, "front (TLS)")));
+      const n = median(results.get(key(connections, place, "nginx (TLS)")));
+      if (f && n) console.log(`  front/nginx (${place}): req/s ${(rps(f) / rps(n)).toFixed(2)}x, p50 ${signed(f.p50 - n.p50).trim()} ms, p99 ${signed(f.p99 - n.p99).trim()} ms`);
+    }
   }
   console.log("");
   console.log(`  CPU during each run, % of one core, mean of the rounds (machine: everything, ${cpus().length * 100}% = all cores; this process: the bench and whatever of the stack runs in-process; rest: the kernel, host processes, other stacks):`);

@@ -2,20 +2,27 @@
  * pgbench TPS through prodlike's db link (TLS, the production host name and port the app
  * uses), side by side in one run with PgBouncer directly and with Toxiproxy (no toxics, no
  * TLS) in front of the same PgBouncer, the anchor. PgBouncer with client TLS is measured too,
- * so the cost of TLS itself can be told from the cost of the link. Ratios, not assertions.
+ * so the cost of TLS itself can be told from the cost of the link. Ratios, not assertions;
+ * target: link >= 1.2x Toxiproxy's TPS.
  *
  *   npm run bench:link
- *   BENCH_SECONDS=15 BENCH_CLIENTS=8 BENCH_THREADS=2 BENCH_SCALE=8 BENCH_ROUNDS=1 BENCH_DEADLINE_S=1800
+ *   BENCH_SECONDS=15 BENCH_CLIENTS=8 BENCH_THREADS=2 BENCH_SCALE=8 BENCH_ROUNDS=1
+ *   BENCH_DEADLINE_S=1800 (hard: then everything is removed and it exits 2)
+ *   BENCH_QUIET_WAIT_S=300 (wait at most this long for no other container and a low load)
  *
  * pgbench runs in a container made from the stack's own prodlike/postgres image on the stack
  * network (where the app connects from), and from the host (`pgbench` on PATH) where each
  * path is reachable. Toxiproxy is built once from its Go module into
  * ~/.cache/prodlike/toxiproxy/<version>/ and runs in a container from images/bench-toxiproxy.
+ * Every container it starts carries the stack's labels (down() and the reaper remove them too).
+ * A second table says where the CPU went during each run; cells measured while another stack
+ * ran on the engine are marked with *.
  *
- * What depends on the stack's design (see "design" below): how the production host name
- * reaches the link from a container (a network alias of a stack container: used as it is; else
- * an ExtraHosts entry to the stack network's gateway, where the links listened in the
- * in-process design), and where the host reaches the link (the host-side DATABASE_URL).
+ * What depends on the stack's design: how the production host name reaches the link from a
+ * container (a network alias of a stack container: used as it is; else an ExtraHosts entry to
+ * the stack network's gateway, where the in-process links listen), where the host reaches the
+ * link (the host-side DATABASE_URL of stack.env), and finding postgres and pgbouncer by their
+ * prodlike.service labels.
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -367,7 +374,8 @@ try {
   console.error(`machine: ${quiet}`);
   await run(toxiproxyVersion, toxiproxyBinary, quiet);
 } finally {
-  clearTimeout(hardStop);
+  // Still armed, unreferenced: if something kept the process alive after this, it ends it.
+  hardStop.unref();
   await cleanUp();
 }
 
