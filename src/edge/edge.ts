@@ -14,6 +14,7 @@ import { applyForwardingHeaders, clientAddress, httpsRedirectLocation, newRndrId
 import type { HealthEvent } from "./health-check.js";
 import { HoldError, InstanceGate, type EdgeState, type StateChange } from "./instance.js";
 import { closeServer, listenLocal } from "./listen.js";
+import { mapRequestOrigins, mapResponseOrigins, originsOf, type Origins } from "./origin-map.js";
 
 export interface HealthCheckOptions {
   /** `healthCheckPath`; `null` probes the port with a TCP connect, as Render does without a path. */
@@ -64,8 +65,11 @@ export interface EdgeOptions {
   readonly host?: string;
   /** More names (and addresses) for the certificate: how clients outside the container reach the front. */
   readonly certificateNames?: readonly string[];
-  /** The HTTPS port clients reach (a published port), for the HTTP→HTTPS redirect. Default: the listening one. */
-  readonly redirectPort?: () => number;
+  /**
+   * The ports clients reach (published ones), for the HTTP→HTTPS redirect and for mapping
+   * `http://<public host>` in a `Location`. Default: the listening ones.
+   */
+  readonly reachablePorts?: () => { readonly https: number; readonly http: number };
 }
 
 export type EdgeEvents = {
@@ -118,7 +122,9 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
   #agent = newAgent();
   #ports = { https: 0, http: 0 };
   readonly #host: string;
-  readonly #redirectPort: () => number;
+  readonly #reachablePorts: () => { readonly https: number; readonly http: number };
+  /** Each request's local and production origins, for the way back. */
+  readonly #origins = new WeakMap<IncomingMessage, { origins: Origins; requestOrigin: string | undefined }>();
   #stopping: Promise<void> | undefined;
 
   constructor(options: EdgeOptions, ca: CertificateAuthority) {
@@ -127,7 +133,7 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
     this.publicHost = options.publicHost ?? `${options.serviceName}.onrender.com`;
     this.#localName = `${options.serviceName}.onrender.localhost`;
     this.#host = options.host ?? "127.0.0.1";
-    this.#redirectPort = options.redirectPort ?? (() => this.#ports.https);
+    this.#reachablePorts = options.reachablePorts ?? (() => this.#ports);
     const wakeTimeoutMs = options.wakeTimeoutMs ?? 90_000;
     const health = options.healthCheck;
     this.#gate = new InstanceGate({
@@ -173,7 +179,7 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
     this.#https.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, this.#log));
     this.#https.on("tlsClientError", (err: Error) => this.#log.debug({ err: err.message }, "TLS handshake failed"));
     this.#http = createHttpServer(serverOptions, (req, res) => {
-      res.writeHead(301, { location: httpsRedirectLocation(req.headers.host, req.url, this.#redirectPort()), "content-length": "0" });
+      res.writeHead(301, { location: httpsRedirectLocation(req.headers.host, req.url, this.#reachablePorts().https), "content-length": "0" });
       res.end();
     });
     this.#http.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, this.#log));
@@ -183,6 +189,8 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
       // stays open, as Render's router keeps the browser's (a new TLS handshake per request otherwise).
       delete proxyRes.headers.connection;
       delete proxyRes.headers["keep-alive"];
+      const mapped = this.#origins.get(req);
+      if (mapped) mapResponseOrigins(proxyRes.headers, mapped.origins, mapped.requestOrigin);
       const rndrId = req.headers["rndr-id"];
       const server = proxyRes.headers.server;
       if (typeof rndrId === "string") {
@@ -345,6 +353,11 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
   /** Render's forwarding headers, set on the incoming request before it is proxied. */
   #prepare(req: IncomingMessage): string {
     const rndrId = newRndrId();
+    const origins = originsOf(req.headers.host, this.publicHost, this.#reachablePorts().http);
+    if (origins) {
+      this.#origins.set(req, { origins, requestOrigin: req.headers.origin });
+      mapRequestOrigins(req.headers, origins);
+    }
     applyForwardingHeaders(req.headers, {
       headers: req.headers,
       client: clientAddress(req.socket.remoteAddress),

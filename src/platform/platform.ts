@@ -112,7 +112,7 @@ export async function startPlatform(config: PlatformConfig, docker: Docker, logg
       // Before the control server in the stop order: the app's container goes first.
       started.splice(started.indexOf(control), 0, app);
       await app.start();
-      let redirectPort = config.ports.https;
+      let reachablePorts = { https: config.ports.https, http: config.ports.http };
       const edge: Edge = await createEdge({
         serviceName: config.edge.serviceName,
         publicHost: config.edge.publicHost,
@@ -124,14 +124,14 @@ export async function startPlatform(config: PlatformConfig, docker: Docker, logg
         port: config.ports.https,
         httpPort: config.ports.http,
         certificateNames: config.reachableAs,
-        redirectPort: () => redirectPort,
+        reachablePorts: () => reachablePorts,
         sleepAfterMs: config.edge.sleepAfterMs ?? undefined,
         coldStartDelayMs: config.edge.coldStartDelayMs,
         healthCheck: { path: spec.healthCheckPath },
       });
       started.splice(started.indexOf(control), 0, edge);
-      // The HTTP front redirects to the HTTPS port clients reach: the one the engine published.
-      redirectPort = (await publishedHttpsPort(docker, config.ports.https)) ?? config.ports.https;
+      // Redirects and mapped origins name the ports clients reach: the ones the engine published.
+      reachablePorts = await publishedPorts(docker, reachablePorts);
       logger.info({ image }, "app deployed");
       return { routes: appRoutes(app, edge, overlay), edge };
     };
@@ -152,8 +152,12 @@ function appBackend(app: AppInstance): AppBackend {
   };
 }
 
-async function publishedHttpsPort(docker: Docker, port: number): Promise<number | undefined> {
+/** The host ports the engine published for the front's ports; a port not published keeps its number. */
+async function publishedPorts(docker: Docker, ports: { https: number; http: number }): Promise<{ https: number; http: number }> {
   const info = await docker.getContainer(hostname()).inspect().catch(() => null);
-  const binding = info?.NetworkSettings.Ports?.[`${port}/tcp`]?.[0];
-  return binding ? Number(binding.HostPort) : undefined;
+  const published = (port: number): number => {
+    const binding = info?.NetworkSettings.Ports?.[`${port}/tcp`]?.[0];
+    return binding ? Number(binding.HostPort) : port;
+  };
+  return { https: published(ports.https), http: published(ports.http) };
 }

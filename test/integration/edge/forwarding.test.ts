@@ -61,6 +61,36 @@ describe("forwarding like Render's router", () => {
     expect(JSON.parse(reply.text).headers.host).toBe("www.example.com");
   });
 
+  it("gives the app the production origin in Origin and Referer, as a browser on Render sends them", async () => {
+    await startEdge();
+    const local = edge.httpsUrl;
+    const reply = await get(client.agent, `${local}/admin/login/`, { origin: local, referer: `${local}/admin/login/?next=/admin/` });
+    const seen = JSON.parse(reply.text).headers as Record<string, string>;
+    expect(seen.origin).toBe("https://shop.onrender.com");
+    expect(seen.referer).toBe("https://shop.onrender.com/admin/login/?next=/admin/");
+    const foreign = await get(client.agent, `${local}/x`, { origin: "https://evil.example", referer: "https://evil.example/form" });
+    expect(JSON.parse(foreign.text).headers).toMatchObject({ origin: "https://evil.example", referer: "https://evil.example/form" });
+  });
+
+  it("points the app's production redirects, cookie domains and CORS origin back at the local name the browser used", async () => {
+    await startEdge();
+    const local = edge.localUrl;
+    const respond = JSON.stringify({
+      ":status": "302",
+      location: "https://shop.onrender.com/admin/?next=1",
+      "set-cookie": ["sessionid=s1; Domain=shop.onrender.com; Path=/; Secure; HttpOnly", "other=o; Domain=elsewhere.example"],
+      "access-control-allow-origin": "https://shop.onrender.com",
+    });
+    // The certificate's name, reached on 127.0.0.1 (what a browser does for *.localhost).
+    const reply = await get(client.agent, `${edge.httpsUrl}/respond`, { host: new URL(local).host, origin: local, "x-test-respond": respond });
+    expect(reply.status).toBe(302);
+    expect(reply.headers.location).toBe(`${local}/admin/?next=1`);
+    expect(reply.headers["set-cookie"]).toEqual(["sessionid=s1; Path=/; Secure; HttpOnly", "other=o; Domain=elsewhere.example"]);
+    expect(reply.headers["access-control-allow-origin"]).toBe(local);
+    const http = await get(client.agent, `${edge.httpsUrl}/respond`, { "x-test-respond": JSON.stringify({ ":status": "301", location: "http://shop.onrender.com/p" }) });
+    expect(http.headers.location).toBe(`http://127.0.0.1:${edge.ports.http}/p`);
+  });
+
   it("serves a certificate for <service>.onrender.localhost signed by the CA", async () => {
     await startEdge();
     expect(edge.localUrl).toBe(`https://shop.onrender.localhost:${edge.ports.https}`);

@@ -57,6 +57,12 @@ export class Upstream {
         res.writeHead(200, { server: "gunicorn", connection: "close" }).end("closed");
         return;
       }
+      if (req.url === "/respond") {
+        // Answers with the headers the test asks for (JSON in x-test-respond), as an app would set them.
+        const { ":status": status, ...headers } = JSON.parse(String(req.headers["x-test-respond"] ?? "{}")) as Record<string, string | string[]>;
+        res.writeHead(Number(status ?? 200), { ...headers, server: "gunicorn" }).end();
+        return;
+      }
       if (req.url?.startsWith("/slow")) {
         setTimeout(() => res.writeHead(200, { server: "gunicorn" }).end("slow"), 200);
         return;
