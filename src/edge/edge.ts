@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { Agent, createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createProxyServer } from "http-proxy-3";
@@ -114,7 +114,10 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
   readonly publicHost: string;
   readonly #log: Logger;
   readonly #gate: InstanceGate;
-  readonly #https: HttpsServer;
+  /** HTTP/2 and HTTP/1.1 on one port, chosen by ALPN, as Render's edge offers both. */
+  readonly #https: Http2SecureServer;
+  /** Every TCP connection to the HTTPS port: an HTTP/2 session holds its own until stop ends it. */
+  readonly #connections = new Set<Socket>();
   readonly #http: ReturnType<typeof createHttpServer>;
   readonly #proxy = createProxyServer({ xfwd: false, changeOrigin: false });
   readonly #upgraded = new Set<Duplex>();
@@ -124,7 +127,7 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
   readonly #host: string;
   readonly #reachablePorts: () => { readonly https: number; readonly http: number };
   /** Each request's local and production origins, for the way back. */
-  readonly #origins = new WeakMap<IncomingMessage, { origins: Origins; requestOrigin: string | undefined }>();
+  readonly #origins = new WeakMap<FrontRequest, { origins: Origins; requestOrigin: string | undefined }>();
   #stopping: Promise<void> | undefined;
 
   constructor(options: EdgeOptions, ca: CertificateAuthority) {
@@ -171,10 +174,22 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
       // headersTimeout slip by that much.
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
     };
-    this.#https = createHttpsServer(
-      { ...serverOptions, cert: cert.certPem, key: cert.keyPem, handshakeTimeout: Math.min(headersTimeout, 10_000) },
+    this.#https = createSecureServer(
+      {
+        allowHTTP1: true,
+        cert: cert.certPem,
+        key: cert.keyPem,
+        handshakeTimeout: Math.min(headersTimeout, 10_000),
+        settings: { maxHeaderListSize: serverOptions.maxHeaderSize },
+      },
       (req, res) => this.#onRequest(req, res),
     );
+    // HTTP/1.1 on this server reads its limits from these properties, not from the options.
+    Object.assign(this.#https, serverOptions);
+    this.#https.on("connection", (socket: Socket) => {
+      this.#connections.add(socket);
+      socket.once("close", () => this.#connections.delete(socket));
+    });
     this.#https.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
     this.#https.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, this.#log));
     this.#https.on("tlsClientError", (err: Error) => this.#log.debug({ err: err.message }, "TLS handshake failed"));
@@ -189,6 +204,8 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
       // stays open, as Render's router keeps the browser's (a new TLS handshake per request otherwise).
       delete proxyRes.headers.connection;
       delete proxyRes.headers["keep-alive"];
+      // HTTP/2 frames the body itself and refuses connection-specific headers.
+      if (req.httpVersionMajor >= 2) for (const name of H2_REFUSED) delete proxyRes.headers[name];
       const mapped = this.#origins.get(req);
       if (mapped) mapResponseOrigins(proxyRes.headers, mapped.origins, mapped.requestOrigin);
       const rndrId = req.headers["rndr-id"];
@@ -250,6 +267,7 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
     this.#stopping ??= (async () => {
       this.#gate.close();
       this.#dropConnections();
+      for (const socket of this.#connections) socket.destroy();
       await Promise.all([closeServer(this.#https), closeServer(this.#http)]);
       this.#proxy.close();
     })();
@@ -260,7 +278,7 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
     return this.stop();
   }
 
-  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+  #onRequest(req: FrontRequest, res: FrontResponse): void {
     const started = performance.now();
     const rndrId = this.#prepare(req);
     res.setHeader("rndr-id", rndrId);
@@ -274,7 +292,7 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
           status: res.statusCode,
           durationMs: Math.round((performance.now() - started) * 100) / 100,
           rndrId,
-          ...(res.writableFinished ? {} : { aborted: true }),
+          ...(("stream" in res ? res.writableEnded : res.writableFinished) ? {} : { aborted: true }),
         },
         "request",
       );
@@ -286,27 +304,29 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
     }
     this.#gate.acquire().then(
       (acquired) => {
-        if (!res.destroyed) this.#forward(req, res, acquired);
+        if (!isGone(res)) this.#forward(req, res, acquired);
       },
       (err: Error) => this.#refuse(res, err),
     );
   }
 
-  #forward(req: IncomingMessage, res: ServerResponse, target: BackendTarget): void {
-    this.#proxy.web(req, res, { target: { host: target.host, port: target.port }, agent: this.#agent }, (err) => {
+  #forward(req: FrontRequest, res: FrontResponse, target: BackendTarget): void {
+    // http-proxy-3 handles HTTP/2's compatibility objects (`:authority`, no hop-by-hop headers).
+    const [request, response] = [req as IncomingMessage, res as ServerResponse];
+    this.#proxy.web(request, response, { target: { host: target.host, port: target.port }, agent: this.#agent }, (err) => {
       const code = (err as NodeJS.ErrnoException).code;
       this.#log.warn({ err: err.message, code, rndrId: req.headers["rndr-id"], target: `${target.host}:${target.port}` }, "upstream error");
-      if (res.headersSent || res.destroyed) {
-        res.destroy();
+      if (res.headersSent || isGone(res)) {
+        response.destroy();
         return;
       }
-      res.writeHead(502, { "content-type": "text/plain; charset=utf-8", connection: "close" });
+      res.writeHead(502, { "content-type": "text/plain; charset=utf-8", ...(req.httpVersionMajor < 2 ? { connection: "close" } : {}) });
       res.end("502 Bad Gateway: the app did not answer\n");
     });
   }
 
-  #refuse(res: ServerResponse, err: Error): void {
-    if (res.headersSent || res.destroyed) return;
+  #refuse(res: FrontResponse, err: Error): void {
+    if (res.headersSent || isGone(res)) return;
     if (err instanceof HoldError) {
       res.writeHead(503, err.failure === "wake-failed" ? WAKE_ERROR_HEADERS : { "content-length": "0" });
       res.end();
@@ -351,9 +371,10 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
   }
 
   /** Render's forwarding headers, set on the incoming request before it is proxied. */
-  #prepare(req: IncomingMessage): string {
+  #prepare(req: FrontRequest): string {
     const rndrId = newRndrId();
-    const origins = originsOf(req.headers.host, this.publicHost, this.#reachablePorts().http);
+    const authority = req.headers[":authority"];
+    const origins = originsOf(req.headers.host ?? (typeof authority === "string" ? authority : undefined), this.publicHost, this.#reachablePorts().http);
     if (origins) {
       this.#origins.set(req, { origins, requestOrigin: req.headers.origin });
       mapRequestOrigins(req.headers, origins);
@@ -365,6 +386,8 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
       rndrId,
       arrivedAtMs: performance.timeOrigin + performance.now(),
     });
+    // HTTP/2's Host: http-proxy-3 sends `:authority` as the upstream Host when there is one.
+    if (authority !== undefined) req.headers[":authority"] = this.publicHost;
     return rndrId;
   }
 
@@ -375,6 +398,16 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
     for (const socket of this.#upgraded) socket.destroy();
     this.#upgraded.clear();
   }
+}
+
+type FrontRequest = IncomingMessage | Http2ServerRequest;
+type FrontResponse = ServerResponse | Http2ServerResponse;
+
+/** Connection-specific response headers that HTTP/2 forbids (RFC 9113 §8.2.2). */
+const H2_REFUSED = ["transfer-encoding", "upgrade", "proxy-connection", "te"];
+
+function isGone(res: FrontResponse): boolean {
+  return "stream" in res ? res.stream.destroyed : res.destroyed;
 }
 
 function newAgent(): Agent {

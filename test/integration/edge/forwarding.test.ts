@@ -1,4 +1,5 @@
 import { Agent as HttpsAgent, get as httpsGet } from "node:https";
+import { connect as connectH2 } from "node:http2";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
@@ -128,6 +129,43 @@ describe("forwarding like Render's router", () => {
       expect(backend.upstream.seen.filter((s) => s.url === "/close")).toHaveLength(2);
     } finally {
       agent.destroy();
+    }
+  });
+
+  it("speaks HTTP/2 to a client that offers it: many requests on one session, Render's headers, mapped origins", async () => {
+    await startEdge();
+    const session = connectH2(edge.httpsUrl, { ca: client.ca.certPem });
+    try {
+      const ask = (headers: Record<string, string>) =>
+        new Promise<{ headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+          const stream = session.request(headers);
+          let body = "";
+          let answer: Record<string, unknown> = {};
+          stream.on("response", (received) => (answer = received));
+          stream.setEncoding("utf8");
+          stream.on("data", (chunk: string) => (body += chunk));
+          stream.on("end", () => resolve({ headers: answer, body }));
+          stream.on("error", reject);
+        });
+      const local = edge.httpsUrl;
+      const [echo, chunked, closed] = await Promise.all([
+        ask({ ":path": "/h2?x=1", origin: local, referer: `${local}/form` }),
+        ask({ ":path": "/chunked" }),
+        ask({ ":path": "/close" }),
+      ]);
+      expect(session.alpnProtocol).toBe("h2");
+      expect(echo.headers[":status"]).toBe(200);
+      const seen = JSON.parse(echo.body) as { url: string; headers: Record<string, string> };
+      expect(seen.url).toBe("/h2?x=1");
+      expect(seen.headers).toMatchObject({ host: "shop.onrender.com", origin: "https://shop.onrender.com", referer: "https://shop.onrender.com/form", "x-forwarded-proto": "https" });
+      expect(Object.keys(seen.headers).filter((name) => name.startsWith(":"))).toEqual([]);
+      expect(echo.headers["rndr-id"]).toBe(seen.headers["rndr-id"]);
+      expect(chunked).toMatchObject({ body: "one,two", headers: { ":status": 200 } });
+      expect(chunked.headers["transfer-encoding"]).toBeUndefined();
+      expect(closed).toMatchObject({ body: "closed", headers: { ":status": 200 } });
+      expect(session.closed || session.destroyed).toBe(false);
+    } finally {
+      session.close();
     }
   });
 

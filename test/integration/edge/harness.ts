@@ -63,6 +63,13 @@ export class Upstream {
         res.writeHead(Number(status ?? 200), { ...headers, server: "gunicorn" }).end();
         return;
       }
+      if (req.url === "/chunked") {
+        // A streamed answer: Transfer-Encoding: chunked, which HTTP/2 must not pass on.
+        res.writeHead(200, { server: "gunicorn", "content-type": "text/plain" });
+        res.write("one,");
+        setImmediate(() => res.end("two"));
+        return;
+      }
       if (req.url?.startsWith("/slow")) {
         setTimeout(() => res.writeHead(200, { server: "gunicorn" }).end("slow"), 200);
         return;
