@@ -1,4 +1,5 @@
 import { allowedHosts } from "./allowed-hosts.js";
+import { csrfOrigin } from "./csrf-origin.js";
 import type { Scenario } from "./scenario.js";
 import { preparedStatements } from "./prepared-statements.js";
 import { poolerIdleDrop } from "./pooler-idle-drop.js";
@@ -22,6 +23,7 @@ export const SCENARIOS: readonly Scenario[] = [
   startCommand,
   sslRedirectLoop,
   allowedHosts,
+  csrfOrigin,
   staticFiles,
   redisTls,
   upstashLimit,
