@@ -5,7 +5,7 @@ import { OpeningReader } from "../opening-reader.js";
 import { createLinkSecureContext, type LinkTlsOptions } from "../tls-options.js";
 import type { Toxic } from "../toxic.js";
 import type { LinkKind } from "../toxic-types.js";
-import { errorReply, RespCommandParser, RespReplyCounter, type RespCommand } from "./resp.js";
+import { errorReply, RespCommandParser, RespReplyCounter, type RespEvent } from "./resp.js";
 
 export interface RedisLinkOptions extends LinkOptions {
   /** TLS from the first byte (rediss://), as Upstash. Omit for a plain `redis://` link. */
@@ -96,16 +96,33 @@ export class RedisLink extends Link {
     const commands = new RespCommandParser();
     const replies = new RespReplyCounter();
     const slots: Slot[] = [];
+    /** The long command being read is refused: the rest of it is dropped as it comes. */
+    let discarding = false;
     const flushLocal = (): Buffer[] => {
       const out: Buffer[] = [];
       while (slots[0] && !slots[0].remote) out.push((slots.shift() as { reply: Buffer }).reply);
       return out;
     };
+    const answer = (reply: Buffer): void => {
+      if (slots.length === 0) conn.client.write(reply);
+      else slots.push({ remote: false, reply });
+    };
+    const forwardOrRefuse = (name: string, size: number, bytes: Buffer, forward: Buffer[]): boolean => {
+      const refusal = this.#refusal(conn, size);
+      if (refusal) {
+        answer(refusal);
+        return false;
+      }
+      this.requests++;
+      slots.push({ remote: true });
+      forward.push(bytes);
+      return true;
+    };
     conn.hooks = {
       fromClient: (chunk) => {
-        let parsed: RespCommand[];
+        let events: RespEvent[];
         try {
-          parsed = commands.feed(chunk);
+          events = commands.feed(chunk);
         } catch (err) {
           this.logger.warn({ err, connection: conn.id }, "protocol error from the client; closing");
           conn.client.write(errorReply(`ERR Protocol error: ${(err as Error).message}`));
@@ -113,16 +130,18 @@ export class RedisLink extends Link {
           return null;
         }
         const forward: Buffer[] = [];
-        for (const command of parsed) {
-          const refusal = this.#refusal(conn, command);
-          if (!refusal) {
-            this.requests++;
-            slots.push({ remote: true });
-            forward.push(command.bytes);
-            continue;
-          }
-          if (slots.length === 0) conn.client.write(refusal);
-          else slots.push({ remote: false, reply: refusal });
+        for (const event of events) {
+          if (event.type === "command") forwardOrRefuse(event.name, event.bytes.length, event.bytes, forward);
+          else if (event.type === "begin") discarding = !forwardOrRefuse(event.name, event.declared, event.bytes, forward);
+          else if (event.type === "more" && !discarding) {
+            if (this.#overSize(conn, event.declared)) {
+              // Part of it is at Redis already: like a client gone mid-command, both ends close.
+              conn.client.write(errorReply("ERR max request size exceeded"));
+              conn.close();
+              return null;
+            }
+            forward.push(event.bytes);
+          } else if (event.type === "end") discarding = false;
         }
         return forward.length === 1 ? forward[0]! : forward.length ? Buffer.concat(forward) : null;
       },
@@ -141,11 +160,14 @@ export class RedisLink extends Link {
     };
   }
 
-  #refusal(conn: LinkConnection, command: RespCommand): Buffer | undefined {
-    const size = this.activeToxic("max_request_size", conn);
-    if (size && command.bytes.length > (size.attributes.bytes as number)) {
-      return errorReply("ERR max request size exceeded");
-    }
+  #overSize(conn: LinkConnection, size: number): boolean {
+    const limit = this.activeToxic("max_request_size", conn);
+    return limit !== undefined && size > (limit.attributes.bytes as number);
+  }
+
+  /** Upstash's answer instead of Redis', for a command of `size` bytes (as declared so far), or undefined. */
+  #refusal(conn: LinkConnection, size: number): Buffer | undefined {
+    if (this.#overSize(conn, size)) return errorReply("ERR max request size exceeded");
     const quota = this.activeToxic("request_limit", conn);
     if (quota) {
       const limit = quota.attributes.limit as number;

@@ -1,7 +1,7 @@
 /**
- * RESP framing for a link: whole client commands (so they can be counted, measured and, when
- * a limit says so, answered by the link instead of Redis), and a streaming counter of server
- * replies (so such local answers go out in order).
+ * RESP framing for a link: client commands (so they can be counted, measured and, when a limit
+ * says so, answered by the link instead of Redis), held whole only while short, and a streaming
+ * counter of server replies (so such local answers go out in order).
  */
 export class RespProtocolError extends Error {
   override name = "RespProtocolError";
@@ -9,85 +9,161 @@ export class RespProtocolError extends Error {
 
 /** Longest header or inline line accepted, as Redis' PROTO_INLINE_MAX_SIZE. */
 const MAX_LINE = 64 * 1024;
+/** Redis' proto-max-bulk-len: a longer bulk is a protocol error, answered at once. */
+export const PROTO_MAX_BULK_LEN = 512 * 1024 * 1024;
+/** Redis' limit on a multibulk's argument count. */
+const MAX_MULTIBULK = 1024 * 1024;
+/** A command is held whole up to this size; a longer one streams through (or is discarded). */
+export const HOLD_LIMIT = 64 * 1024;
+/** Bytes of the first argument kept for the command's name. */
+const NAME_BYTES = 64;
 
-export interface RespCommand {
-  /** The command's raw bytes, as sent. */
-  bytes: Buffer;
-  /** Upper-cased command name (first argument), "" if empty. */
-  name: string;
-}
+/**
+ * What the client's byte stream holds, in order. A command up to HOLD_LIMIT arrives whole
+ * (`command`); a longer one is announced once it is known to be long (`begin`, with the bytes so
+ * far), then streams (`more`) until its `end`. `declared` is its size as far as its headers
+ * tell: bytes read plus what the bulk being read still announces.
+ */
+export type RespEvent =
+  | { readonly type: "command"; readonly name: string; readonly bytes: Buffer }
+  | { readonly type: "begin"; readonly name: string; readonly bytes: Buffer; readonly declared: number }
+  | { readonly type: "more"; readonly bytes: Buffer; readonly declared: number }
+  | { readonly type: "end" };
 
-/** Splits the client's byte stream into whole commands (multibulk or inline). */
+type State = "start" | "inline" | "count" | "argHeader" | "argData";
+
+/**
+ * Splits the client's byte stream into commands (multibulk or inline) without holding more
+ * than HOLD_LIMIT of one, and refuses what Redis refuses: a bulk over proto-max-bulk-len, a
+ * multibulk count over 1024*1024, a line over 64 KB, a bulk header without `$`.
+ */
 export class RespCommandParser {
-  #chunks: Buffer[] = [];
-  #length = 0;
-  /** Don't try to parse again before this many bytes are buffered. */
-  #need = 1;
+  #state: State = "start";
+  /** The line being read (inline command, `*n` or `$n`), as text. */
+  #line = "";
+  #lineBytes = 0;
+  #argsLeft = 0;
+  #bulkLeft = 0;
+  #argIndex = 0;
+  #name = "";
+  /** Bytes of the first argument still to be read into the name. */
+  #nameLeft = 0;
+  /** Bytes of the current command read so far. */
+  #size = 0;
+  /** The current command's bytes while it is held. */
+  #held: Buffer[] = [];
+  #streaming = false;
 
   /** Bytes held waiting for the rest of a command. */
   get buffered(): number {
-    return this.#length;
+    return this.#streaming ? 0 : this.#size;
   }
 
-  feed(chunk: Buffer): RespCommand[] {
-    this.#chunks.push(chunk);
-    this.#length += chunk.length;
-    const commands: RespCommand[] = [];
-    while (this.#length >= this.#need) {
-      const buf = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
-      this.#chunks = [buf];
-      const result = parseCommand(buf);
-      if (typeof result === "number") {
-        this.#need = result;
-        break;
-      }
-      commands.push(result);
-      const rest = buf.subarray(result.bytes.length);
-      this.#chunks = rest.length ? [rest] : [];
-      this.#length = rest.length;
-      this.#need = 1;
+  feed(chunk: Buffer): RespEvent[] {
+    const events: RespEvent[] = [];
+    let i = 0;
+    while (i < chunk.length) {
+      const from = i;
+      i = this.#step(chunk, i);
+      this.#take(chunk.subarray(from, i), events);
+      if (this.#state === "start" && this.#size > 0) this.#finish(events);
+      else if (!this.#streaming && this.#declared() > HOLD_LIMIT && this.#state !== "inline") this.#begin(events);
     }
-    return commands;
+    return events;
   }
-}
 
-function readLine(buf: Buffer, from: number): number {
-  const end = buf.indexOf(0x0a, from);
-  if (end < 0) {
-    if (buf.length - from > MAX_LINE) throw new RespProtocolError("too big inline request");
-    return -1;
+  /** Read from `i` until the end of a line, a bulk or the chunk; returns where it stopped. */
+  #step(chunk: Buffer, i: number): number {
+    switch (this.#state) {
+      case "start":
+        this.#state = chunk[i] === 0x2a /* * */ ? "count" : "inline";
+        this.#line = "";
+        this.#lineBytes = 0;
+        return this.#readLine(chunk, i);
+      case "inline":
+      case "count":
+      case "argHeader":
+        return this.#readLine(chunk, i);
+      case "argData": {
+        const take = Math.min(this.#bulkLeft, chunk.length - i);
+        if (this.#nameLeft > 0) {
+          const part = Math.min(take, this.#nameLeft);
+          this.#name += chunk.subarray(i, i + part).toString("latin1");
+          this.#nameLeft -= part;
+        }
+        this.#bulkLeft -= take;
+        if (this.#bulkLeft === 0) {
+          this.#argIndex++;
+          this.#argsLeft--;
+          this.#state = this.#argsLeft === 0 ? "start" : "argHeader";
+          this.#line = "";
+          this.#lineBytes = 0;
+        }
+        return i + take;
+      }
+    }
   }
-  return end;
-}
 
-/** A whole command at the start of `buf`, or the buffer length needed before trying again. */
-export function parseCommand(buf: Buffer): RespCommand | number {
-  if (buf[0] !== 0x2a /* * */) {
-    const end = readLine(buf, 0);
-    if (end < 0) return buf.length + 1;
-    const line = buf.subarray(0, end).toString("latin1").trim();
-    return { bytes: buf.subarray(0, end + 1), name: (line.split(/\s+/)[0] ?? "").toUpperCase() };
+  #readLine(chunk: Buffer, i: number): number {
+    const nl = chunk.indexOf(0x0a, i);
+    const end = nl < 0 ? chunk.length : nl + 1;
+    this.#lineBytes += end - i;
+    if (this.#lineBytes > MAX_LINE) throw new RespProtocolError(this.#state === "inline" ? "too big inline request" : "too big count string");
+    if (this.#line.length < 32) this.#line += chunk.subarray(i, Math.min(end, i + 32)).toString("latin1");
+    if (nl >= 0) this.#endOfLine();
+    return end;
   }
-  const headerEnd = readLine(buf, 0);
-  if (headerEnd < 0) return buf.length + 1;
-  const count = Number.parseInt(buf.subarray(1, headerEnd).toString("latin1"), 10);
-  if (!Number.isFinite(count) || count > 1024 * 1024) throw new RespProtocolError("invalid multibulk length");
-  let offset = headerEnd + 1;
-  let name = "";
-  for (let i = 0; i < count; i++) {
-    if (offset >= buf.length) return offset + 1;
-    if (buf[offset] !== 0x24 /* $ */) throw new RespProtocolError(`expected '$', got '${String.fromCharCode(buf[offset]!)}'`);
-    const lineEnd = readLine(buf, offset);
-    if (lineEnd < 0) return buf.length + 1;
-    const length = Number.parseInt(buf.subarray(offset + 1, lineEnd).toString("latin1"), 10);
-    if (!Number.isFinite(length) || length < 0) throw new RespProtocolError("invalid bulk length");
-    const dataStart = lineEnd + 1;
-    const next = dataStart + length + 2;
-    if (buf.length < next) return next;
-    if (i === 0) name = buf.subarray(dataStart, dataStart + length).toString("latin1").toUpperCase();
-    offset = next;
+
+  #endOfLine(): void {
+    const line = this.#line.trim();
+    if (this.#state === "inline") {
+      this.#name = line.split(/\s+/)[0] ?? "";
+      this.#state = "start";
+      return;
+    }
+    if (this.#state === "count") {
+      const count = Number.parseInt(line.slice(1), 10);
+      if (!Number.isFinite(count) || count > MAX_MULTIBULK) throw new RespProtocolError("invalid multibulk length");
+      this.#argsLeft = Math.max(count, 0);
+      this.#argIndex = 0;
+      this.#state = this.#argsLeft === 0 ? "start" : "argHeader";
+    } else {
+      if (!line.startsWith("$")) throw new RespProtocolError(`expected '$', got '${line[0] ?? ""}'`);
+      const length = Number.parseInt(line.slice(1), 10);
+      if (!Number.isFinite(length) || length < 0 || length > PROTO_MAX_BULK_LEN) throw new RespProtocolError("invalid bulk length");
+      this.#bulkLeft = length + 2;
+      this.#nameLeft = this.#argIndex === 0 ? Math.min(length, NAME_BYTES) : 0;
+      this.#state = "argData";
+    }
+    this.#line = "";
+    this.#lineBytes = 0;
   }
-  return { bytes: buf.subarray(0, offset), name };
+
+  #declared(): number {
+    return this.#size + (this.#state === "argData" ? this.#bulkLeft : 0);
+  }
+
+  #take(bytes: Buffer, events: RespEvent[]): void {
+    if (bytes.length === 0) return;
+    this.#size += bytes.length;
+    if (this.#streaming) events.push({ type: "more", bytes, declared: this.#declared() });
+    else this.#held.push(bytes);
+  }
+
+  #begin(events: RespEvent[]): void {
+    this.#streaming = true;
+    events.push({ type: "begin", name: this.#name.toUpperCase(), bytes: Buffer.concat(this.#held), declared: this.#declared() });
+    this.#held = [];
+  }
+
+  #finish(events: RespEvent[]): void {
+    if (this.#streaming) events.push({ type: "end" });
+    else events.push({ type: "command", name: this.#name.toUpperCase(), bytes: this.#held.length === 1 ? this.#held[0]! : Buffer.concat(this.#held) });
+    this.#held = [];
+    this.#size = 0;
+    this.#name = "";
+    this.#streaming = false;
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import { disposers, listen } from "./helpers.js";
  */
 export async function fakeRedis() {
   const store = new Map<string, string>();
-  const seen = { commands: [] as string[][] };
+  const seen = { commands: [] as string[][], bytes: 0 };
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -16,6 +16,7 @@ export async function fakeRedis() {
     let buf = "";
     socket.setEncoding("latin1");
     socket.on("data", (chunk: string) => {
+      seen.bytes += chunk.length;
       buf += chunk;
       for (;;) {
         const m = /^\*(\d+)\r\n/.exec(buf);

@@ -80,6 +80,45 @@ describe("RedisLink", { timeout: 20_000 }, () => {
     expect(redis.seen.commands).toEqual([["ECHO", "after"]]);
   });
 
+  it("a bulk longer than proto-max-bulk-len gets Redis' protocol error at its header, and the connection closes", async () => {
+    const { link, redis } = await setup();
+    const c = await tlsClient(link.port);
+    c.socket.write("*1\r\n$1000000000\r\n");
+    await expect.poll(() => c.state.closed).toBe(true);
+    expect(c.state.text).toBe("-ERR Protocol error: invalid bulk length\r\n");
+    expect(redis.seen.bytes).toBe(0);
+  });
+
+  it("streams a long command to Redis as it arrives instead of holding it whole", async () => {
+    const { link, redis } = await setup();
+    const c = await tlsClient(link.port);
+    const value = "s".repeat(4 * 1024 * 1024);
+    const wire = command("SET", "big", value);
+    const half = Math.floor(wire.length / 2);
+    c.socket.write(wire.slice(0, half));
+    // Redis gets the first half before the client has sent the rest.
+    await expect.poll(() => redis.seen.bytes, { timeout: 10_000 }).toBe(half);
+    c.socket.write(wire.slice(half) + command("GET", "big"));
+    await expect.poll(() => c.state.text.length, { timeout: 10_000 }).toBe(`+OK\r\n$${value.length}\r\n${value}\r\n`.length);
+    expect(c.state.text.startsWith("+OK\r\n$4194304\r\n")).toBe(true);
+    expect(redis.seen.commands.map((args) => args[0])).toEqual(["SET", "GET"]);
+    expect(link.requests).toBe(2);
+  });
+
+  it("max request size: a long command over it is refused at its header and dropped as it streams, the next one served", async () => {
+    const { link, redis } = await setup([{ type: "max_request_size", attributes: { bytes: 10 * 1024 * 1024 } }]);
+    const c = await tlsClient(link.port);
+    const wire = command("SET", "huge", "h".repeat(12 * 1024 * 1024));
+    c.socket.write(wire.slice(0, 1000));
+    // Refused before the value's bytes have come: the header declares 12 MB.
+    await expect.poll(() => c.state.text).toBe("-ERR max request size exceeded\r\n");
+    c.socket.write(wire.slice(1000) + command("ECHO", "after"));
+    await expect.poll(() => c.state.text, { timeout: 10_000 }).toBe("-ERR max request size exceeded\r\n$5\r\nafter\r\n");
+    expect(redis.seen.commands).toEqual([["ECHO", "after"]]);
+    expect(redis.seen.bytes).toBe(command("ECHO", "after").length);
+    expect(c.state.closed).toBe(false);
+  });
+
   it("max concurrent connections: the one beyond the limit gets Upstash's error and is closed", async () => {
     const { link } = await setup([{ type: "max_connections", attributes: { limit: 1 } }]);
     const first = await tlsClient(link.port);
