@@ -27,7 +27,9 @@ export function parseOpeningPacket(buf: Buffer): OpeningPacket | null {
   if (buf.length < 4) return null;
   const length = buf.readInt32BE(0);
   if (length < 8 || length > MAX_STARTUP_PACKET) {
-    throw new ProtocolError(`invalid startup packet length ${length}`);
+    // Postgres' own text (08P01). It goes to the server's log only (COMMERROR): the client
+    // sees its connection close without a message, as here.
+    throw new ProtocolError(`invalid length of startup packet (${length})`);
   }
   if (buf.length < 8) return null;
   const code = buf.readInt32BE(4);
