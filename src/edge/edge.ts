@@ -266,6 +266,8 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#gate.close();
+      // Held requests get their 503 written before the connections go.
+      await new Promise((resolve) => setImmediate(resolve));
       this.#dropConnections();
       for (const socket of this.#connections) socket.destroy();
       await Promise.all([closeServer(this.#https), closeServer(this.#http)]);
@@ -310,11 +312,21 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
     );
   }
 
-  #forward(req: FrontRequest, res: FrontResponse, target: BackendTarget): void {
+  #forward(req: FrontRequest, res: FrontResponse, target: BackendTarget, reroutes = 0): void {
     // http-proxy-3 handles HTTP/2's compatibility objects (`:authority`, no hop-by-hop headers).
     const [request, response] = [req as IncomingMessage, res as ServerResponse];
     this.#proxy.web(request, response, { target: { host: target.host, port: target.port }, agent: this.#agent }, (err) => {
       const code = (err as NodeJS.ErrnoException).code;
+      if (reroutes < MAX_REROUTES && !res.headersSent && !isGone(res) && mayReroute(err, req) && !sameTarget(this.#gate.routableTarget, target)) {
+        // The instance went away while this request was on its way (a deploy or a sleep had
+        // just begun; the edge routes elsewhere now): it goes to the instance routed now.
+        this.#log.debug({ err: err.message, code, rndrId: req.headers["rndr-id"] }, "rerouting a request the old instance dropped");
+        this.#gate.acquire().then(
+          (next) => !isGone(res) && this.#forward(req, res, next, reroutes + 1),
+          (holdErr: Error) => this.#refuse(res, holdErr),
+        );
+        return;
+      }
       this.#log.warn({ err: err.message, code, rndrId: req.headers["rndr-id"], target: `${target.host}:${target.port}` }, "upstream error");
       if (res.headersSent || isGone(res)) {
         response.destroy();
@@ -405,6 +417,28 @@ type FrontResponse = ServerResponse | Http2ServerResponse;
 
 /** Connection-specific response headers that HTTP/2 forbids (RFC 9113 §8.2.2). */
 const H2_REFUSED = ["transfer-encoding", "upgrade", "proxy-connection", "te"];
+
+/**
+ * Whether a request that failed at an instance that is no longer routed may go to the routed
+ * one, as nginx's proxy_next_upstream does by default: it has no body that was read already,
+ * and either its connection failed before the app could see it, or it is idempotent and the
+ * connection was reset before any answer (a stopping gunicorn drops what it had not started).
+ */
+function mayReroute(err: Error, req: FrontRequest): boolean {
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  const length = req.headers["content-length"];
+  if (req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0")) return false;
+  if (code === "ECONNREFUSED" || (code === "ECONNRESET" && syscall === "connect")) return true;
+  return code === "ECONNRESET" && IDEMPOTENT.has(req.method ?? "");
+}
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
+/** A request follows at most this many instances that went away under it. */
+const MAX_REROUTES = 3;
+
+function sameTarget(a: BackendTarget | undefined, b: BackendTarget): boolean {
+  return a !== undefined && a.host === b.host && a.port === b.port;
+}
 
 function isGone(res: FrontResponse): boolean {
   return "stream" in res ? res.stream.destroyed : res.destroyed;

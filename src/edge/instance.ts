@@ -46,12 +46,19 @@ export interface InstanceGateOptions {
   readonly onHealth: (event: HealthEvent) => void;
   /** The instance went away (sleep, restart): drop pooled connections and open WebSockets. */
   readonly onInstanceGone: () => void;
+  /** Longest a sleep waits for requests already at the instance. Default 30 s. */
+  readonly drainTimeoutMs?: number;
 }
+
+const DRAIN_TIMEOUT_MS = 30_000;
 
 interface Deferred {
   readonly promise: Promise<BackendTarget>;
   resolve(target: BackendTarget): void;
   reject(err: Error): void;
+  /** Requests waiting on it; once it resolves they count as on their way to the instance. */
+  waiting: number;
+  resolved: boolean;
 }
 
 function deferred(): Deferred {
@@ -62,7 +69,7 @@ function deferred(): Deferred {
     reject = rej;
   });
   promise.catch(() => undefined); // held requests observe it; nobody else has to
-  return { promise, resolve, reject };
+  return { promise, resolve, reject, waiting: 0, resolved: false };
 }
 
 /** Decides whether a request can go to the instance now, must wait, or gets a 503. */
@@ -80,6 +87,8 @@ export class InstanceGate {
   #abort: AbortController | undefined;
   #wake: Promise<void> | undefined;
   readonly #monitor: HealthMonitor | undefined;
+  /** Called when no request is on its way to the instance (see `#drained`). */
+  #onDrained: (() => void)[] = [];
 
   constructor(options: InstanceGateOptions) {
     this.#o = options;
@@ -138,6 +147,7 @@ export class InstanceGate {
       done = true;
       this.#inFlight--;
       this.touch();
+      this.#checkDrained();
     };
   }
 
@@ -172,10 +182,18 @@ export class InstanceGate {
     this.#abort?.abort(new Error("going to sleep"));
     this.#target = undefined;
     this.#setState("sleeping", reason);
-    this.#o.onInstanceGone();
-    this.#settling = this.#settling.then(() => this.#o.backend.stop()).catch((err: Error) => {
-      this.#log.error({ err }, "could not stop the app instance");
-    });
+    // New requests are held from now on (and wake a fresh instance); the ones already on their
+    // way to this instance get their answers before it stops.
+    const drained = this.#drained();
+    this.#settling = this.#settling
+      .then(() => drained)
+      .then(() => {
+        this.#o.onInstanceGone();
+        return this.#o.backend.stop();
+      })
+      .catch((err: Error) => {
+        this.#log.error({ err }, "could not stop the app instance");
+      });
     if (this.#held > 0) void this.#startWake("requests held across a sleep");
     return this.#settling;
   }
@@ -185,7 +203,8 @@ export class InstanceGate {
     if (this.#state === "stopped") throw new HoldError("stopped", "the edge is stopped");
     if (this.#state === "sleeping") void this.#startWake("asked to wake");
     if (this.#state === "running") return;
-    await this.#hold();
+    // Waits as a held request does, without being one: a sleep does not wait for it.
+    await this.#hold({ request: false });
   }
 
   /**
@@ -229,6 +248,32 @@ export class InstanceGate {
     this.#setState("stopped", "edge stopped");
   }
 
+  /**
+   * Resolves when every request counted by `begin` is either answered or held (none is on its
+   * way to an instance), or after the drain timeout (a request stuck in the app does not keep
+   * the instance forever, as Render's 30 s shutdown grace).
+   */
+  #drained(): Promise<void> {
+    if (this.#inFlight <= this.#held) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#log.warn({ inFlight: this.#inFlight - this.#held }, "requests still running at the instance after the drain timeout");
+        done();
+      }, this.#o.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#onDrained = this.#onDrained.filter((waiter) => waiter !== done);
+        resolve();
+      };
+      this.#onDrained.push(done);
+    });
+  }
+
+  #checkDrained(): void {
+    if (this.#onDrained.length === 0 || this.#inFlight > this.#held) return;
+    for (const waiter of [...this.#onDrained]) waiter();
+  }
+
   #armSleep(): void {
     const ms = this.#o.sleepAfterMs;
     if (ms === undefined) return;
@@ -256,9 +301,11 @@ export class InstanceGate {
     }
   }
 
-  #hold(): Promise<BackendTarget> {
+  #hold({ request = true } = {}): Promise<BackendTarget> {
     const routable = (this.#routable ??= deferred());
-    this.#held++;
+    const counted = request ? 1 : 0;
+    this.#held += counted;
+    routable.waiting += counted;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -266,9 +313,13 @@ export class InstanceGate {
         reject(new HoldError(failure, `held for ${this.#o.holdTimeoutMs} ms while ${this.#state}`));
       }, this.#o.holdTimeoutMs);
     });
+    this.#checkDrained();
     return Promise.race([routable.promise, timeout]).finally(() => {
       clearTimeout(timer);
-      this.#held--;
+      // A routed request stopped counting as held when the route opened (see #enterRunning).
+      if (routable.resolved) return;
+      this.#held -= counted;
+      routable.waiting -= counted;
     });
   }
 
@@ -354,7 +405,13 @@ export class InstanceGate {
     this.#setState("running", reason);
     const routable = this.#routable;
     this.#routable = undefined;
-    routable?.resolve(target);
+    if (routable) {
+      // From now on they are on their way to this instance: a sleep that follows drains them.
+      this.#held -= routable.waiting;
+      routable.waiting = 0;
+      routable.resolved = true;
+      routable.resolve(target);
+    }
     this.#monitor?.start();
     this.#armSleep();
   }

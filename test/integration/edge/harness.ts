@@ -84,7 +84,8 @@ export class Upstream {
     return this.target;
   }
 
-  async stop(): Promise<void> {
+  /** Close at once; `graceful`: finish the requests it has first, as gunicorn does on SIGTERM. */
+  async stop(graceful = false): Promise<void> {
     const server = this.#server;
     this.#server = undefined;
     for (const client of this.#wss?.clients ?? []) client.terminate();
@@ -92,7 +93,8 @@ export class Upstream {
     if (!server) return;
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
-      server.closeAllConnections();
+      if (graceful) server.closeIdleConnections();
+      else server.closeAllConnections();
     });
   }
 }
@@ -144,6 +146,18 @@ export class LocalBackend implements AppBackend {
   async stop(): Promise<void> {
     this.stops++;
     await this.upstream.stop();
+  }
+
+  /** A deploy as the app instance does it: the fresh instance boots, then the old one stops gracefully. */
+  async redeploy(): Promise<BackendTarget> {
+    const old = this.upstream;
+    const fresh = new Upstream();
+    fresh.healthStatus = old.healthStatus;
+    const target = await fresh.start();
+    this.upstream = fresh;
+    this.instances.push(fresh);
+    await old.stop(true);
+    return target;
   }
 
   async restart(signal: AbortSignal): Promise<BackendTarget> {
