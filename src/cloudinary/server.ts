@@ -14,6 +14,7 @@ import { RateLimiter } from "./rate-limit.js";
 import { handleUpload, type UploadResourceType } from "./upload.js";
 
 const UPLOAD_TYPES: ReadonlySet<string> = new Set(["image", "video", "raw", "auto"]);
+const DELIVERY_TYPES: ReadonlySet<string> = new Set(["image", "video", "raw"]);
 
 export interface CloudinaryStandIn extends AsyncDisposable {
   readonly options: ResolvedStandInOptions;
@@ -88,6 +89,8 @@ export function createCloudinaryStandIn(input: CloudinaryStandInOptions): Cloudi
     }
     const [cloud, ...rest] = segments;
     if (!cloud) throw notFound("Not found");
+    // A private CDN's URLs (private_cdn=True) name the cloud in the host, not in the path.
+    if (cloud !== options.cloudName && DELIVERY_TYPES.has(cloud)) return handleDelivery(ctx, req, res, segments);
     if (cloud !== options.cloudName) throw notFound(`Resource not found - unknown cloud_name ${cloud}`);
     await handleDelivery(ctx, req, res, rest);
   }

@@ -241,6 +241,15 @@ describe("upload API", () => {
     expect(fetched.headers.get("content-type")).toBe("text/plain");
   });
 
+  it("serves a private CDN's URLs (private_cdn=True: the cloud is in the host name, not in the path)", async () => {
+    const { body } = await upload({ public_id: "private/dog" }, await png(60, 40, "green"));
+    const shared = await fetch(`${base}/${CLOUD}/image/upload/w_30,c_scale/v${body.version}/private/dog.png`);
+    const own = await fetch(`${base}/image/upload/w_30,c_scale/v${body.version}/private/dog.png`);
+    expect([shared.status, own.status]).toEqual([200, 200]);
+    expect(Buffer.from(await own.arrayBuffer()).equals(Buffer.from(await shared.arrayBuffer()))).toBe(true);
+    expect((await fetch(`${base}/other-cloud/image/upload/private/dog.png`)).status).toBe(404);
+  });
+
   it("rejects non-images sent as image", async () => {
     const { status, body } = await upload({ public_id: "notimage" }, Buffer.from("plain text"));
     expect(status).toBe(400);
