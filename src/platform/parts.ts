@@ -92,6 +92,7 @@ export async function startCloudinary(options: {
     publicBaseUrl: url,
     // The `url` field of an upload's response is http, as Cloudinary's is.
     publicHttpBaseUrl: `http://${options.host}:${port}`,
+    fetchCa: ca.certPem,
     logger,
   });
   handle = standIn.handle;
