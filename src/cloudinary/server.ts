@@ -15,7 +15,7 @@ import { RateLimiter } from "./rate-limit.js";
 import { handleUpload, type UploadResourceType } from "./upload.js";
 
 const UPLOAD_TYPES: ReadonlySet<string> = new Set(["image", "video", "raw", "auto"]);
-const DELIVERY_TYPES: ReadonlySet<string> = new Set(["image", "video", "raw"]);
+const DELIVERY_TYPES: ReadonlySet<string> = new Set(["image", "video", "raw", "iu", "images", "files"]);
 
 export interface CloudinaryStandIn extends AsyncDisposable {
   readonly options: ResolvedStandInOptions;

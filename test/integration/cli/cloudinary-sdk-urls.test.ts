@@ -74,21 +74,23 @@ describe("Cloudinary SDK URLs in the stack (render-neon-upstash-cloudinary)", ()
     const probe = JSON.parse(result.stdout.trim().split("\n").at(-1)!) as Probe;
 
     const all = [...Object.values(probe.urls), ...Object.values(probe.tag_urls).flat()];
-    const atStandIn = new RegExp(`^https?://cloudinary\\.localhost:${standInPort}/modestwear/(image|video|raw)/(upload|fetch)/`);
+    // A private CDN's URLs name no cloud in the path (it is in the host name on Cloudinary).
+    const atStandIn = new RegExp(`^https?://cloudinary\\.localhost:${standInPort}/(modestwear/)?(image/upload|image/fetch|video/upload|raw/upload|iu|images)/`);
     for (const url of all) expect(url).toMatch(atStandIn);
     // Both schemes were built (the http ones are what a fresh worker makes).
     expect(all.filter((url) => url.startsWith("http://")).length).toBeGreaterThan(5);
     expect(all.filter((url) => url.startsWith("https://")).length).toBeGreaterThan(5);
+    expect(probe.urls.private_cdn).toMatch(new RegExp(`^http://cloudinary\\.localhost:${standInPort}/image/upload/`));
     expect(probe.tag_urls.image_tag).toHaveLength(1);
     expect(probe.tag_urls.video_tag!.length).toBeGreaterThanOrEqual(2);
 
-    const originals = ["build_url", "build_url_secure", "build_url_png", "cloudinary_url", "cloudinary_url_versioned", "upload_url", "upload_secure_url", "storage_url", "fetch"];
+    const originals = ["build_url", "build_url_secure", "build_url_png", "cloudinary_url", "cloudinary_url_versioned", "upload_url", "upload_secure_url", "storage_url", "fetch", "shortened", "url_suffix", "private_cdn", "cdn_subdomain_secure"];
     for (const name of originals) expect(probe.loads[name], name).toMatchObject({ status: 200, sha256: probe.png_sha256 });
     expect(probe.loads.raw).toMatchObject({ status: 200, sha256: probe.raw_sha256 });
     expect(probe.loads.raw_secure).toMatchObject({ status: 200, sha256: probe.raw_sha256 });
     expect(probe.loads.video).toMatchObject({ status: 200, sha256: probe.mp4_sha256 });
     expect(probe.loads.video_secure).toMatchObject({ status: 200, sha256: probe.mp4_sha256 });
-    for (const name of ["build_url_fill", "cloudinary_url_fill", "cloudinary_url_secure_fill", "cloudinary_url_signed", "fetch_secure_fill"]) expect(probe.loads[name]!.status, name).toBe(200);
+    for (const name of ["build_url_fill", "cloudinary_url_fill", "cloudinary_url_secure_fill", "cloudinary_url_signed", "fetch_secure_fill", "private_cdn_secure_fill"]) expect(probe.loads[name]!.status, name).toBe(200);
 
     // From the host (a browser here resolves *.localhost to 127.0.0.1, where the port is published).
     for (const [name, url] of Object.entries(probe.urls)) {
@@ -96,7 +98,7 @@ describe("Cloudinary SDK URLs in the stack (render-neon-upstash-cloudinary)", ()
       expect(response.status, `${name} ${url}`).toBe(200);
       expect(sha256(Buffer.from(await response.arrayBuffer())), `${name} ${url}`).toBe(probe.loads[name]!.sha256);
     }
-    for (const url of [...probe.tag_urls.image_tag!, probe.urls.cloudinary_url_fill!, probe.urls.cloudinary_url_secure_fill!, probe.urls.fetch_secure_fill!]) {
+    for (const url of [...probe.tag_urls.image_tag!, probe.urls.cloudinary_url_fill!, probe.urls.cloudinary_url_secure_fill!, probe.urls.fetch_secure_fill!, probe.urls.private_cdn_secure_fill!]) {
       const meta = await sharp(Buffer.from(await (await fetchApp(url)).arrayBuffer())).metadata();
       expect([meta.width, meta.height], url).toEqual([20, 20]);
     }

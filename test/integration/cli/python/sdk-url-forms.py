@@ -28,6 +28,11 @@ urls = {
     "raw_secure": url(raw["public_id"], resource_type="raw", secure=True)[0],
     "video": cloudinary.CloudinaryVideo(vid).build_url(format="mp4"),
     "video_secure": url(vid, resource_type="video", format="mp4", secure=True)[0],
+    "shortened": url(pid, shorten=True)[0],
+    "url_suffix": url(pid, url_suffix="blue-photo", format="png")[0],
+    "private_cdn": url(pid, private_cdn=True)[0],
+    "private_cdn_secure_fill": url(pid, private_cdn=True, secure=True, **fill)[0],
+    "cdn_subdomain_secure": url(pid, cdn_subdomain=True, secure=True)[0],
     "upload_url": image["url"],
     "upload_secure_url": image["secure_url"],
     # A remote image, fetched by the stand-in: its own URLs stand in for another site here.
