@@ -57,11 +57,11 @@ export async function startLinks(options: {
 }
 
 /**
- * The Cloudinary stand-in over HTTPS (certificate from the local CA) and plain HTTP on the same
- * port, in the platform container,
- * storing in the stack's MinIO. Its URL, `https://<host>:<port>`, names a network alias of the
- * platform that a browser on the host resolves to 127.0.0.1 (`*.localhost`), where the same
- * port is published: delivery URLs the app makes work in both places.
+ * The Cloudinary stand-in in the platform container, storing in the stack's MinIO: HTTPS
+ * (certificate from the local CA) and plain HTTP on one port, as res.cloudinary.com answers both.
+ * Its URL, `https://<host>:<port>`, names a network alias of the platform that a browser on the
+ * host resolves to 127.0.0.1 (`*.localhost`), where the same port is published: delivery URLs the
+ * app makes work in both places.
  */
 export async function startCloudinary(options: {
   host: string;
