@@ -1,9 +1,11 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { chromium } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { downFixture, fetchApp, REPO, runCli, upFixture, type FixtureStack } from "../../helpers/cli.js";
@@ -17,6 +19,11 @@ import { downFixture, fetchApp, REPO, runCli, upFixture, type FixtureStack } fro
 const run = promisify(execFile);
 const FIXTURE = "render-neon-upstash-cloudinary";
 const PYTHON_DIR = join(REPO, "test", "integration", "cli", "python");
+const CHROMIUM = process.env.PRODLIKE_CHROMIUM_BIN ?? "/usr/bin/chromium";
+// Locally a missing browser skips the browser test; in CI it must run (and fails with the fix if Chromium is missing).
+const NETWORK_CHANGED = "net::ERR_NETWORK_CHANGED";
+const noBrowser = !existsSync(CHROMIUM) && !process.env.CI;
+if (noBrowser) console.warn(`\n!!! SKIPPING the SDK URLs browser test: no Chromium at ${CHROMIUM}. Install it (apt-get install -y chromium) or set PRODLIKE_CHROMIUM_BIN.\n`);
 
 interface Load {
   status: number;
@@ -55,6 +62,7 @@ describe("Cloudinary SDK URLs in the stack (render-neon-upstash-cloudinary)", ()
   let work: string;
   let python: string;
   let standInPort: string;
+  let probe: Probe | undefined;
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), "prodlike-sdk-"));
@@ -71,7 +79,7 @@ describe("Cloudinary SDK URLs in the stack (render-neon-upstash-cloudinary)", ()
     const script = await readFile(join(PYTHON_DIR, "sdk-url-forms.py"), "utf8");
     const result = await runCli(["exec", stack!.fixture.dir, "app", "--", "python", "-c", script]);
     expect(result.code, result.stderr.slice(-3000)).toBe(0);
-    const probe = JSON.parse(result.stdout.trim().split("\n").at(-1)!) as Probe;
+    probe = JSON.parse(result.stdout.trim().split("\n").at(-1)!) as Probe;
 
     const all = [...Object.values(probe.urls), ...Object.values(probe.tag_urls).flat()];
     // A private CDN's URLs name no cloud in the path (it is in the host name on Cloudinary).
@@ -101,6 +109,51 @@ describe("Cloudinary SDK URLs in the stack (render-neon-upstash-cloudinary)", ()
     for (const url of [...probe.tag_urls.image_tag!, probe.urls.cloudinary_url_fill!, probe.urls.cloudinary_url_secure_fill!, probe.urls.fetch_secure_fill!, probe.urls.private_cdn_secure_fill!]) {
       const meta = await sharp(Buffer.from(await (await fetchApp(url)).arrayBuffer())).metadata();
       expect([meta.width, meta.height], url).toEqual([20, 20]);
+    }
+  });
+
+  it.skipIf(noBrowser)("shows the SDK's http and https images in Chromium on the app's https page (Chrome loads local http ones as they are, without upgrading)", async () => {
+    if (!probe) throw new Error("needs the URLs of the first test");
+    if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: CI must install Debian's "chromium" package or set PRODLIKE_CHROMIUM_BIN`);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"], headless: true });
+    try {
+      // prodlike's CA is not in this browser's store; the certificates themselves are checked by the tests above.
+      const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+      // Chrome drops requests in flight when a network interface comes or goes (other stacks'
+      // Docker bridges here): those are asked again, as a person would reload; any other failure stays.
+      const failed: string[] = [];
+      const interrupted = new Set<string>();
+      page.on("requestfailed", (request) => {
+        const why = request.failure()?.errorText ?? "";
+        if (why === NETWORK_CHANGED) interrupted.add(request.url());
+        else failed.push(`${request.url()}: ${why}`);
+      });
+      const open = async (url: string) => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await page.goto(url);
+          } catch (err) {
+            if (attempt >= 5 || !String(err).includes(NETWORK_CHANGED)) throw err;
+          }
+        }
+      };
+      expect((await open(`${stack!.url}/health`))?.status()).toBe(200);
+      const sources = [probe.urls.build_url!, probe.urls.cloudinary_url_fill!, probe.urls.build_url_secure!, probe.urls.fetch_secure_fill!];
+      // evaluated in the page (a string: this project's tsconfig has no DOM types)
+      await page.evaluate(`${JSON.stringify(sources)}.forEach((src) => { const img = new Image(); img.src = src; document.body.append(img); })`);
+      const sizes = async () => {
+        const again = [...interrupted];
+        interrupted.clear();
+        if (failed.length) throw new Error(`failed requests: ${failed.join("; ")}`);
+        if (again.length) await page.evaluate(`Array.from(document.images).filter((img) => ${JSON.stringify(again)}.includes(img.src)).forEach((img) => { const src = img.src; img.src = ""; img.src = src; })`);
+        return page.evaluate(`Array.from(document.images).map((img) => img.complete ? img.naturalWidth + "x" + img.naturalHeight : "loading")`);
+      };
+      await expect.poll(sizes, { timeout: 30_000 }).toEqual(["40x30", "20x20", "40x30", "20x20"]);
+      // An http URL opened on its own loads over http.
+      const direct = await open(probe.urls.build_url!);
+      expect([direct?.status(), direct?.url()]).toEqual([200, probe.urls.build_url]);
+    } finally {
+      await browser.close();
     }
   });
 
