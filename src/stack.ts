@@ -253,7 +253,8 @@ async function startStack(docker: Docker, description: StackDescription, access:
       S3_ENDPOINT: `http://${hostForUrl(s3.host)}:${s3.port}`,
       S3_ACCESS_KEY_ID: secrets.minioUser,
       S3_SECRET_ACCESS_KEY: secrets.minioPassword,
-      CLOUDINARY_URL: cloudinaryEnv(hostCloudinary, false).CLOUDINARY_URL!,
+      // Plain HTTP for the API here: a host-side script's SDK trusts only certifi's CAs, not prodlike's.
+      CLOUDINARY_URL: cloudinaryEnv(hostCloudinary, false, { uploadPrefix: `http://${hostForUrl(cloudinaryAt.host)}:${cloudinaryAt.port}` }).CLOUDINARY_URL!,
       // A browser here resolves the app's *.localhost name only when the engine is local.
       CLOUDINARY_BROWSE_URL: `${access.kind === "local" ? cloudinary.url : hostCloudinary.url}/`,
       CONTROL_URL: started.control.url,

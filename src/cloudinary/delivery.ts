@@ -36,7 +36,8 @@ function decodeSegment(segment: string): string {
  * Split `<resource_type>/<type>/[s--sig--/][<transformations>/][v<version>/]<public_id>[.<ext>]`
  * (the segments after the cloud name, still percent-encoded).
  */
-export function parseDeliveryPath(segments: readonly string[]): DeliveryRequest {
+export function parseDeliveryPath(path: readonly string[]): DeliveryRequest {
+  const { segments, suffixed } = longForm(path);
   const [resourceType, type, ...rest] = segments;
   if (!resourceType || !RESOURCE_TYPES.has(resourceType)) throw notFound(`Resource not found - unknown resource type ${resourceType ?? ""}`);
   if (type !== "upload") throw badRequest(`Delivery type '${type ?? ""}' is not implemented by the prodlike stand-in (only 'upload')`);
@@ -59,7 +60,8 @@ export function parseDeliveryPath(segments: readonly string[]): DeliveryRequest 
     version = Number(versionMatch[1]);
     index += 1;
   }
-  const fileSegments = rest.slice(index);
+  let fileSegments = rest.slice(index);
+  if (suffixed) fileSegments = withoutSuffix(fileSegments);
   if (fileSegments.length === 0) throw notFound("Resource not found");
   const file = fileSegments.map(decodeSegment).join("/");
   checkPublicId(file);
@@ -71,6 +73,24 @@ export function parseDeliveryPath(segments: readonly string[]): DeliveryRequest 
     file,
     ...(signature ? { signature: { value: signature, signed } } : {}),
   };
+}
+
+/** The SDK's short (`iu/`, shorten=True) and SEO-suffix (`images/`, `files/`, url_suffix) forms, as the long one. */
+function longForm(path: readonly string[]): { segments: readonly string[]; suffixed: boolean } {
+  const [first, ...rest] = path;
+  if (first === "iu") return { segments: ["image", "upload", ...rest], suffixed: false };
+  if (first === "images") return { segments: ["image", "upload", ...rest], suffixed: true };
+  if (first === "files") return { segments: ["raw", "upload", ...rest], suffixed: true };
+  return { segments: path, suffixed: false };
+}
+
+/** `<public_id>/<suffix>.<ext>` names `<public_id>.<ext>`: the suffix is only for search engines (and not signed). */
+function withoutSuffix(fileSegments: readonly string[]): string[] {
+  if (fileSegments.length < 2) throw notFound("Resource not found - a URL with a suffix needs <public_id>/<suffix>");
+  const suffix = fileSegments.at(-1)!;
+  const dot = suffix.lastIndexOf(".");
+  const ids = fileSegments.slice(0, -1);
+  return dot > 0 ? [...ids.slice(0, -1), `${ids.at(-1)!}${suffix.slice(dot)}`] : ids;
 }
 
 /**

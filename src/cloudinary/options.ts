@@ -41,12 +41,15 @@ export interface CloudinaryStandInOptions {
   readonly maxFileBytes?: Partial<Record<ResourceType, number>>;
   /** Algorithm of the `signature` field in responses (the account setting). */
   readonly signatureAlgorithm?: SignatureAlgorithm;
+  /** A CA certificate (PEM) trusted, besides the public ones, when fetching remote images (image/fetch). */
+  readonly fetchCa?: string;
   readonly logger?: Logger;
   /** Wall clock in ms, for the stale-timestamp check and versions; Date.now by default. */
   readonly now?: () => number;
 }
 
-export interface ResolvedStandInOptions extends Required<Omit<CloudinaryStandInOptions, "publicBaseUrl" | "publicHttpBaseUrl" | "rateLimit" | "maxFileBytes">> {
+export interface ResolvedStandInOptions extends Required<Omit<CloudinaryStandInOptions, "publicBaseUrl" | "publicHttpBaseUrl" | "rateLimit" | "maxFileBytes" | "fetchCa">> {
+  readonly fetchCa: string | undefined;
   readonly publicBaseUrl: string | undefined;
   readonly publicHttpBaseUrl: string | undefined;
   readonly rateLimit: RateLimitOptions;
@@ -84,6 +87,7 @@ export function resolveStandInOptions(options: CloudinaryStandInOptions): Resolv
     rateLimit: options.rateLimit ?? {},
     maxFileBytes: { ...FREE_PLAN_MAX_FILE_BYTES, ...options.maxFileBytes },
     signatureAlgorithm: options.signatureAlgorithm ?? "sha1",
+    fetchCa: options.fetchCa,
     logger: options.logger ?? silentLogger(),
     now: options.now ?? Date.now,
   };

@@ -7,6 +7,7 @@ import { handleBrowse } from "./browse-page.js";
 import { badRequest, CloudinaryApiError, errorBody, notFound, unauthorized } from "./api-error.js";
 import { createContext, type StandInContext } from "./context.js";
 import { handleDelivery } from "./delivery.js";
+import { handleFetch } from "./fetch-delivery.js";
 import type { ResourceType } from "./media-types.js";
 import { ObjectStore } from "./object-store.js";
 import { resolveStandInOptions, type CloudinaryStandInOptions, type ResolvedStandInOptions } from "./options.js";
@@ -14,6 +15,7 @@ import { RateLimiter } from "./rate-limit.js";
 import { handleUpload, type UploadResourceType } from "./upload.js";
 
 const UPLOAD_TYPES: ReadonlySet<string> = new Set(["image", "video", "raw", "auto"]);
+const DELIVERY_TYPES: ReadonlySet<string> = new Set(["image", "video", "raw", "iu", "images", "files"]);
 
 export interface CloudinaryStandIn extends AsyncDisposable {
   readonly options: ResolvedStandInOptions;
@@ -88,8 +90,10 @@ export function createCloudinaryStandIn(input: CloudinaryStandInOptions): Cloudi
     }
     const [cloud, ...rest] = segments;
     if (!cloud) throw notFound("Not found");
+    // A private CDN's URLs (private_cdn=True) name the cloud in the host, not in the path.
+    if (cloud !== options.cloudName && DELIVERY_TYPES.has(cloud)) return deliver(ctx, req, res, segments);
     if (cloud !== options.cloudName) throw notFound(`Resource not found - unknown cloud_name ${cloud}`);
-    await handleDelivery(ctx, req, res, rest);
+    await deliver(ctx, req, res, rest);
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -168,6 +172,11 @@ export function createCloudinaryStandIn(input: CloudinaryStandInOptions): Cloudi
     },
   };
   return standIn;
+}
+
+/** `<resource_type>/<type>/...`: an uploaded asset, or a remote one (type fetch). */
+function deliver(ctx: StandInContext, req: IncomingMessage, res: ServerResponse, segments: readonly string[]): Promise<void> {
+  return segments[1] === "fetch" ? handleFetch(ctx, req, res, segments) : handleDelivery(ctx, req, res, segments);
 }
 
 async function uploadAction(ctx: StandInContext, req: IncomingMessage, url: URL, rt: UploadResourceType, action: string): Promise<Record<string, unknown>> {

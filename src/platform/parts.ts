@@ -1,9 +1,9 @@
-import { createServer as createHttpsServer, type Server } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Clock } from "../clock.js";
 import { createCloudinaryStandIn } from "../cloudinary/index.js";
-import { closeServer } from "../edge/listen.js";
+import { createEitherSchemeServer } from "../cloudinary/either-scheme.js";
 import { LinkSet, PostgresLink, RedisLink } from "../links/index.js";
 import type { LinkPlan } from "../services/link-plan.js";
 import { issueCertificate, type CertificateAuthority } from "../tls/ca.js";
@@ -57,10 +57,11 @@ export async function startLinks(options: {
 }
 
 /**
- * The Cloudinary stand-in over HTTPS (certificate from the local CA) in the platform container,
- * storing in the stack's MinIO. Its URL, `https://<host>:<port>`, names a network alias of the
- * platform that a browser on the host resolves to 127.0.0.1 (`*.localhost`), where the same
- * port is published: delivery URLs the app makes work in both places.
+ * The Cloudinary stand-in in the platform container, storing in the stack's MinIO: HTTPS
+ * (certificate from the local CA) and plain HTTP on one port, as res.cloudinary.com answers both.
+ * Its URL, `https://<host>:<port>`, names a network alias of the platform that a browser on the
+ * host resolves to 127.0.0.1 (`*.localhost`), where the same port is published: delivery URLs the
+ * app makes work in both places.
  */
 export async function startCloudinary(options: {
   host: string;
@@ -75,19 +76,23 @@ export async function startCloudinary(options: {
 }): Promise<{ url: string; stop(): Promise<void> }> {
   const { ca, logger } = options;
   const cert = issueCertificate(ca, [...new Set([options.host, "localhost", "127.0.0.1", ...options.names])]);
-  let handle: ((req: Parameters<Parameters<typeof createHttpsServer>[1] & {}>[0], res: Parameters<Parameters<typeof createHttpsServer>[1] & {}>[1]) => void) | undefined;
-  const server: Server = createHttpsServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => handle?.(req, res));
+  let handle: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const { server, closeAll } = createEitherSchemeServer({ cert: cert.certPem, key: cert.keyPem, handle: (req, res) => handle?.(req, res), logger });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, "0.0.0.0", () => resolve());
   });
-  const url = `https://${options.host}:${(server.address() as AddressInfo).port}`;
+  const port = (server.address() as AddressInfo).port;
+  const url = `https://${options.host}:${port}`;
   const standIn = createCloudinaryStandIn({
     cloudName: options.cloudName,
     apiKey: options.apiKey,
     apiSecret: options.apiSecret,
     s3: options.s3,
     publicBaseUrl: url,
+    // The `url` field of an upload's response is http, as Cloudinary's is.
+    publicHttpBaseUrl: `http://${options.host}:${port}`,
+    fetchCa: ca.certPem,
     logger,
   });
   handle = standIn.handle;
@@ -95,6 +100,10 @@ export async function startCloudinary(options: {
   let stopping: Promise<void> | undefined;
   return {
     url,
-    stop: () => (stopping ??= closeServer(server).then(() => standIn.close())),
+    stop: () =>
+      (stopping ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        closeAll();
+      }).then(() => standIn.close())),
   };
 }

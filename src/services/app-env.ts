@@ -43,6 +43,7 @@ const PLATFORM_OWNED = new Set([
   "CLOUDINARY_API_SECRET",
   "CLOUDINARY_UPLOAD_PREFIX",
   "CLOUDINARY_SECURE_DISTRIBUTION",
+  "CLOUDINARY_CNAME",
 ]);
 /** Sources that are prodlike's own overrides and so beat the platform's values. */
 const EXPLICIT = new Set(["prodlike.yaml", "--env"]);
@@ -116,14 +117,18 @@ export function postgresUrl(db: Omit<DatabaseEndpoint, "url">, params = "sslmode
 
 /**
  * The unmodified SDK talks to the stand-in: upload_prefix for the API, secure_distribution for
- * delivery URLs (django-cloudinary-storage forces secure ones). When the app configures the SDK
- * with CLOUDINARY_CLOUD_NAME & co., every CLOUDINARY_* env is a config key and CLOUDINARY_URL
- * is ignored, so both forms are set.
+ * https delivery URLs (django-cloudinary-storage forces secure ones) and cname for http ones (the
+ * SDK's default until something sets secure=True: a management command, a fresh worker). The
+ * stand-in answers both schemes on one port. When the app configures the SDK with
+ * CLOUDINARY_CLOUD_NAME & co., every CLOUDINARY_* env is a config key and CLOUDINARY_URL is
+ * ignored, so both forms are set. `uploadPrefix` replaces the API's base (the host side's plain
+ * HTTP one: the SDK trusts only certifi's CAs).
  */
-export function cloudinaryEnv(account: CloudinaryAccount, separateKeys: boolean): Record<string, string> {
+export function cloudinaryEnv(account: CloudinaryAccount, separateKeys: boolean, options: { uploadPrefix?: string } = {}): Record<string, string> {
   const host = new URL(account.url).host;
-  const url = `cloudinary://${account.apiKey}:${account.apiSecret}@${account.cloudName}?upload_prefix=${account.url}&secure_distribution=${host}`;
-  const env: Record<string, string> = { CLOUDINARY_URL: url, CLOUDINARY_UPLOAD_PREFIX: account.url, CLOUDINARY_SECURE_DISTRIBUTION: host };
+  const uploadPrefix = options.uploadPrefix ?? account.url;
+  const url = `cloudinary://${account.apiKey}:${account.apiSecret}@${account.cloudName}?upload_prefix=${uploadPrefix}&secure_distribution=${host}&cname=${host}`;
+  const env: Record<string, string> = { CLOUDINARY_URL: url, CLOUDINARY_UPLOAD_PREFIX: uploadPrefix, CLOUDINARY_SECURE_DISTRIBUTION: host, CLOUDINARY_CNAME: host };
   if (separateKeys) {
     Object.assign(env, { CLOUDINARY_CLOUD_NAME: account.cloudName, CLOUDINARY_API_KEY: account.apiKey, CLOUDINARY_API_SECRET: account.apiSecret });
   }

@@ -1,3 +1,6 @@
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCloudinaryStandIn, signParams, type CloudinaryStandIn } from "../../../src/cloudinary/index.js";
@@ -239,6 +242,44 @@ describe("upload API", () => {
     const fetched = await fetch(body.secure_url);
     expect(await fetched.text()).toBe("hello, raw");
     expect(fetched.headers.get("content-type")).toBe("text/plain");
+  });
+
+  it("serves a private CDN's URLs (private_cdn=True: the cloud is in the host name, not in the path)", async () => {
+    const { body } = await upload({ public_id: "private/dog" }, await png(60, 40, "green"));
+    const shared = await fetch(`${base}/${CLOUD}/image/upload/w_30,c_scale/v${body.version}/private/dog.png`);
+    const own = await fetch(`${base}/image/upload/w_30,c_scale/v${body.version}/private/dog.png`);
+    expect([shared.status, own.status]).toEqual([200, 200]);
+    expect(Buffer.from(await own.arrayBuffer()).equals(Buffer.from(await shared.arrayBuffer()))).toBe(true);
+    expect((await fetch(`${base}/other-cloud/image/upload/private/dog.png`)).status).toBe(404);
+  });
+
+  it("fetches a remote image for image/fetch URLs, transforms it, and reports a remote that fails", async () => {
+    const picture = await png(80, 40, "purple");
+    const remote = createServer((req, res) => {
+      if (req.url === "/pic.png") res.writeHead(200, { "content-type": "image/png" }).end(picture);
+      else if (req.url === "/moved.png") res.writeHead(302, { location: "/pic.png" }).end();
+      else if (req.url === "/notes.txt") res.writeHead(200).end("not an image");
+      else res.writeHead(404).end();
+    });
+    remote.listen(0, "127.0.0.1");
+    await once(remote, "listening");
+    const origin = `http://127.0.0.1:${(remote.address() as AddressInfo).port}`;
+    try {
+      const plain = await fetch(`${base}/${CLOUD}/image/fetch/${origin}/pic.png`);
+      expect(plain.status).toBe(200);
+      expect(Buffer.from(await plain.arrayBuffer()).equals(picture)).toBe(true);
+      const scaled = await fetch(`${base}/${CLOUD}/image/fetch/w_20,c_scale/f_jpg/${origin}/moved.png`);
+      expect([scaled.status, scaled.headers.get("content-type")]).toEqual([200, "image/jpeg"]);
+      const meta = await sharp(Buffer.from(await scaled.arrayBuffer())).metadata();
+      expect([meta.width, meta.height, meta.format]).toEqual([20, 10, "jpeg"]);
+      const missing = await fetch(`${base}/${CLOUD}/image/fetch/${origin}/gone.png`);
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get("x-cld-error")).toBe(`Error in loading ${origin}/gone.png - 404`);
+      expect((await fetch(`${base}/${CLOUD}/image/fetch/${origin}/notes.txt`)).status).toBe(400);
+      expect((await fetch(`${base}/${CLOUD}/image/fetch/ftp:/example/a.png`)).status).toBe(400);
+    } finally {
+      remote.close();
+    }
   });
 
   it("rejects non-images sent as image", async () => {

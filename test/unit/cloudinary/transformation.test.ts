@@ -79,6 +79,19 @@ describe("parseDeliveryPath", () => {
 
   it("refuses other delivery types and resource types", () => {
     expect(() => parseDeliveryPath(["image", "private", "x.png"])).toThrow(/not implemented/);
-    expect(() => parseDeliveryPath(["files", "upload", "x.png"])).toThrow(/Resource not found/);
+    expect(() => parseDeliveryPath(["videos", "upload", "x.png"])).toThrow(/Resource not found/);
+  });
+
+  it("reads the SDK's shortened (iu/) and url_suffix (images/, files/) forms as the long one", () => {
+    expect(parseDeliveryPath(["iu", "w_10", "v5", "cat.png"])).toEqual({ resourceType: "image", transformation: "w_10", version: 5, file: "cat.png" });
+    expect(parseDeliveryPath(["images", "c_fill,w_20", "v1", "shop", "dress", "red-summer-dress.jpg"])).toEqual({
+      resourceType: "image",
+      transformation: "c_fill,w_20",
+      version: 1,
+      file: "shop/dress.jpg",
+    });
+    expect(parseDeliveryPath(["images", "s--abcdEFGH--", "dress", "nice"])).toMatchObject({ file: "dress", signature: { value: "abcdEFGH", signed: "dress" } });
+    expect(parseDeliveryPath(["files", "v1", "docs", "notes", "readme.txt"])).toMatchObject({ resourceType: "raw", file: "docs/notes.txt" });
+    expect(() => parseDeliveryPath(["images", "dress.jpg"])).toThrow(/suffix/);
   });
 });

@@ -110,12 +110,19 @@ describe("appEnv", () => {
 describe("Cloudinary env", () => {
   const account = { url: "https://172.18.0.1:41234", cloudName: "shop", apiKey: "123456789012345", apiSecret: "s3cr3t" };
 
-  it("points the SDK's API and delivery at the stand-in through CLOUDINARY_URL", () => {
+  it("points the SDK's API and its https and http delivery URLs at the stand-in through CLOUDINARY_URL", () => {
     expect(cloudinaryEnv(account, false)).toEqual({
-      CLOUDINARY_URL: "cloudinary://123456789012345:s3cr3t@shop?upload_prefix=https://172.18.0.1:41234&secure_distribution=172.18.0.1:41234",
+      CLOUDINARY_URL: "cloudinary://123456789012345:s3cr3t@shop?upload_prefix=https://172.18.0.1:41234&secure_distribution=172.18.0.1:41234&cname=172.18.0.1:41234",
       CLOUDINARY_UPLOAD_PREFIX: "https://172.18.0.1:41234",
       CLOUDINARY_SECURE_DISTRIBUTION: "172.18.0.1:41234",
+      CLOUDINARY_CNAME: "172.18.0.1:41234",
     });
+  });
+
+  it("takes another API base for the host side, delivery unchanged", () => {
+    expect(cloudinaryEnv(account, false, { uploadPrefix: "http://127.0.0.1:41234" }).CLOUDINARY_URL).toBe(
+      "cloudinary://123456789012345:s3cr3t@shop?upload_prefix=http://127.0.0.1:41234&secure_distribution=172.18.0.1:41234&cname=172.18.0.1:41234",
+    );
   });
 
   it("also sets the separate keys when the app configures the SDK with them", () => {
