@@ -1,7 +1,7 @@
 import { djangoShell, RESULT_MARKER, type ShellResult } from "./app-shell.js";
 import { errorEvidence } from "./db-evidence.js";
 import { describeProbe, matchingLines } from "./exercise.js";
-import type { Probe, ScenarioContext, ScenarioVerdict } from "./scenario.js";
+import type { Probe, Scenario, ScenarioContext, ScenarioVerdict } from "./scenario.js";
 
 /**
  * A scenario's baseline: the app's endpoints as they answer before any fault goes in. A
@@ -216,4 +216,25 @@ export async function explainBaseline(
   const logLines = await context.appLogsSince(since);
   const asked = probes.some((p) => p.status === 400) ? await hostCheck() : undefined;
   return baselineVerdict({ publicHost: context.description.app.publicHost, probes, logLines, hostCheck: asked }, siteHosts(context));
+}
+
+/**
+ * The scenario as the runner runs it: one that drives the endpoints (`baseline: "endpoints"`)
+ * first requests them; it runs on those that answered 2xx/3xx, and not at all when none did
+ * (its verdict is then "baseline-failed"). Inside the scenario's run, so the runner's timeout,
+ * Ctrl-C and error handling cover the baseline too.
+ */
+export function withBaseline(scenario: Scenario, hostCheck?: () => Promise<ShellResult<HostCheck>>): Scenario {
+  if (scenario.baseline !== "endpoints") return scenario;
+  return {
+    ...scenario,
+    async run(context) {
+      const baseline = await takeBaseline(context, context.endpoints.length > 0 ? context.endpoints : ["/"]);
+      if (baseline.healthy.length === 0) {
+        context.logger.info({ scenario: scenario.id, statuses: baseline.probes.map((p) => p.status) }, `scenario ${scenario.id}: baseline failed, not run`);
+        return explainBaseline(context, baseline.probes, baseline.since, hostCheck);
+      }
+      return scenario.run({ ...context, endpoints: baseline.healthy });
+    },
+  };
 }

@@ -6,7 +6,7 @@ import { connectEngine } from "../engine/docker.js";
 import { isProdlikeError, ProdlikeError } from "../errors.js";
 import { silentLogger } from "../logger.js";
 import { up, type RunningStack } from "../stack.js";
-import { checkAllowedHosts, explainBaseline, takeBaseline, type HostCheck } from "./baseline.js";
+import { checkAllowedHosts, withBaseline, type HostCheck } from "./baseline.js";
 import type { ShellResult } from "./app-shell.js";
 import { createScenarioContext } from "./context.js";
 import { discoverEndpoints } from "./endpoints.js";
@@ -157,19 +157,7 @@ export async function runCheck(dir: string, options: CheckOptions = {}): Promise
         continue;
       }
       await settle(stack, log);
-      if (scenario.baseline !== "endpoints") {
-        record(await runOne(scenario, context, options.scenarioTimeoutMs ?? SCENARIO_TIMEOUT_MS, log, options.signal));
-        continue;
-      }
-      const started = performance.now();
-      const baseline = await takeBaseline(context, context.endpoints.length > 0 ? context.endpoints : ["/"]);
-      if (baseline.healthy.length === 0) {
-        log.info({ scenario: scenario.id, statuses: baseline.probes.map((p) => p.status) }, `scenario ${scenario.id}: baseline failed, not run`);
-        record(resultOf(scenario, await explainBaseline(context, baseline.probes, baseline.since, askHosts), elapsed(started)));
-        continue;
-      }
-      const healthy = { ...context, endpoints: baseline.healthy };
-      record(await runOne(scenario, healthy, options.scenarioTimeoutMs ?? SCENARIO_TIMEOUT_MS, log, options.signal));
+      record(await runOne(withBaseline(scenario, askHosts), context, options.scenarioTimeoutMs ?? SCENARIO_TIMEOUT_MS, log, options.signal));
     }
   } finally {
     await stack.down({ volumes: true }).catch((err: unknown) => log.warn({ err: String(err) }, "the check's stack was not fully removed"));
