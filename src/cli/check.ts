@@ -48,8 +48,12 @@ Examples:
 The check builds and starts its own stack of the project (free ports, its own containers,
 network and volumes, all removed at the end).
 It finds endpoints from healthCheckPath, prodlike.yaml (check.paths) and the front page's links.
-Exit code: 0 all scenarios passed or were skipped, 1 a scenario failed or the app did not start,
-2 the check could not run (bad config, no Docker engine).`,
+A scenario that drives those endpoints first checks they answer 2xx/3xx (its baseline); when
+none does (e.g. every request a 400 for ALLOWED_HOSTS), it is not run and shows as BASE,
+"baseline failed", with the answers, the reason and the fix (status "baseline-failed" in JSON,
+an error in JUnit).
+Exit code: 0 all scenarios passed or were skipped, 1 a scenario failed, a baseline failed (nothing
+was tested) or the app did not start, 2 the check could not run (bad config, no Docker engine).`,
     )
     .action(async (dir: string, flags: CheckFlags) => {
       process.exitCode = await check(dir, flags, globals());

@@ -1,14 +1,13 @@
+import { allowedHostsFix as fixFor, checkAllowedHosts, explainBaseline } from "./baseline.js";
 import { describeProbe, matchingLines } from "./exercise.js";
-import type { Scenario, ScenarioVerdict } from "./scenario.js";
+import type { Probe, Scenario, ScenarioVerdict } from "./scenario.js";
 
 const PATHS_TO_TRY = 3;
 const DISALLOWED = /Invalid HTTP_HOST header/;
 
-function fixFor(publicHost: string): string {
-  return (
-    `add the public host to ALLOWED_HOSTS from Render's env, e.g. ` +
-    `ALLOWED_HOSTS.append(os.environ["RENDER_EXTERNAL_HOSTNAME"]) when RENDER_EXTERNAL_HOSTNAME is set (here ${publicHost})`
-  );
+/** Django got past its Host check: anything but its 400, a server error or no answer. */
+function hostAccepted(probe: Probe): boolean {
+  return probe.status >= 200 && probe.status < 500 && probe.status !== 400;
 }
 
 export const allowedHosts: Scenario = {
@@ -23,17 +22,23 @@ export const allowedHosts: Scenario = {
     const rejected = probes.filter((probe) => probe.status === 400);
     const logged = matchingLines(await context.appLogsSince(since), [DISALLOWED], 2);
     if (rejected.length > 0) {
+      const settings = await checkAllowedHosts(context);
       return {
         status: "fail",
         summary: `GET ${rejected[0]!.path} with Host: ${host} answers 400 Bad Request: the public host is not in ALLOWED_HOSTS`,
         evidence: [
           `requests sent as Render's proxy sends them: Host: ${host}`,
           ...probes.map(describeProbe),
-          ...(logged.length > 0 ? logged.map((line) => `app: ${line}`) : ["the app logged no \"Invalid HTTP_HOST header\" line (is the django.security logger silenced?)"]),
+          ...(logged.length > 0 ? logged.map((line) => `app: ${line}`) : ["the app logged no \"Invalid HTTP_HOST header\" line (with DEBUG=False Django's default logging prints none)"]),
+          settings.ok
+            ? `the app's settings: ALLOWED_HOSTS = ${JSON.stringify(settings.value.allowedHosts)}; Host: ${host} ${settings.value.accepted ? "is allowed" : "is not allowed"}`
+            : `the app's ALLOWED_HOSTS could not be read: ${settings.error}`,
         ],
         fix: fixFor(host),
       };
     }
+    // A 500 or no answer says nothing about the Host: that is not a pass.
+    if (!probes.some(hostAccepted)) return explainBaseline(context, probes, since);
     return {
       status: "pass",
       summary: `the app accepts Host: ${host} (${probes.map((p) => `${p.path} → ${p.status}`).join(", ")})`,

@@ -54,6 +54,7 @@ export const coldStart: Scenario = {
   id: "cold-start",
   title: "cold start vs a client timeout",
   applies: coldStartApplies,
+  baseline: "endpoints",
   async run(context: ScenarioContext): Promise<ScenarioVerdict> {
     const { description, stack } = context;
     const clientTimeoutMs = description.check.clientTimeoutMs;

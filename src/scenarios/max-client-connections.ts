@@ -163,5 +163,6 @@ export const maxClientConnections: Scenario = {
   id: "max-client-connections",
   title: "the pooler's client connection limit under a burst of concurrent requests",
   applies: (description) => (poolerLimit(description) ? true : notApplicable(description)),
+  baseline: "endpoints",
   run,
 };

@@ -133,6 +133,7 @@ export const memoryLimit: Scenario = {
   id: "memory-limit",
   title: "the plan's memory limit",
   applies: () => true,
+  baseline: "endpoints",
   async run(context: ScenarioContext): Promise<ScenarioVerdict> {
     const { stack, description } = context;
     const since = Date.now();

@@ -176,5 +176,6 @@ export const poolerIdleDrop: Scenario = {
   title: "pooler idle drop vs CONN_MAX_AGE (Supabase: silent close; Neon: compute suspend, 57P01)",
   applies: (description) =>
     profileIdleStyle(description) ? true : `${description.database.profile} has no pooler idle drop (Render Postgres is reached directly, no pooler in between); run with --db supabase-transaction or --db neon to try one`,
+  baseline: "endpoints",
   run,
 };

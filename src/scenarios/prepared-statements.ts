@@ -139,5 +139,6 @@ export const preparedStatements: Scenario = {
     transactionMode(description)
       ? true
       : `${description.database.profile} keeps one server connection per client (session mode or no pooler): prepared statements work there`,
+  baseline: "endpoints",
   run,
 };

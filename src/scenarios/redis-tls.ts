@@ -86,6 +86,7 @@ export const redisTls: Scenario = {
   id: "redis-tls",
   title: "Redis over TLS",
   applies: upstashApplies,
+  baseline: "endpoints",
   async run(context: ScenarioContext): Promise<ScenarioVerdict> {
     const read = await djangoShell<RedisUse>(context, READ_REDIS_USE);
     if (!read.ok) {

@@ -5,6 +5,7 @@ import { preparedStatements } from "./prepared-statements.js";
 import { poolerIdleDrop } from "./pooler-idle-drop.js";
 import { maxClientConnections } from "./max-client-connections.js";
 import { coldStart } from "./cold-start.js";
+import { dataEphemeral } from "./data-ephemeral.js";
 import { mediaEphemeral } from "./media-ephemeral.js";
 import { memoryLimit } from "./memory-limit.js";
 import { redisTls } from "./redis-tls.js";
@@ -35,6 +36,7 @@ export const SCENARIOS: readonly Scenario[] = [
   workerTimeout,
   memoryLimit,
   mediaEphemeral,
+  dataEphemeral,
   coldStart,
 ];
 

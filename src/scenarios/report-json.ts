@@ -1,19 +1,23 @@
 import { z } from "zod";
 import { checkExitCode, checkTotals, type CheckReport } from "./runner.js";
 
-/** Bumped on any change a consumer could notice; fields are only added within a version. */
-export const REPORT_VERSION = 1;
+/**
+ * Bumped on any change a consumer could notice; fields are only added within a version.
+ * 2: status "baseline-failed" and totals.baselineFailed.
+ */
+export const REPORT_VERSION = 2;
 
 const ScenarioResultJsonSchema = z.strictObject({
   /** Stable kebab-case id (`--only`, JUnit test case name). */
   id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/),
   title: z.string(),
-  status: z.enum(["pass", "fail", "skip"]),
+  /** baseline-failed: not run, the app's endpoints did not answer 2xx/3xx before the fault (summary, evidence and fix say why). */
+  status: z.enum(["pass", "fail", "skip", "baseline-failed"]),
   /** One sentence: what happened. */
   summary: z.string(),
   /** Facts, one per line: requests and their status codes, the app's log lines. */
   evidence: z.array(z.string()),
-  /** The fix in one sentence ("" for a skipped scenario). */
+  /** The fix in one sentence ("" for a skipped scenario; for baseline-failed, the fix of the baseline). */
   fix: z.string(),
   durationMs: z.number().int().min(0),
 });
@@ -41,6 +45,7 @@ export const CheckReportJsonSchema = z.strictObject({
   totals: z.strictObject({
     passed: z.number().int().min(0),
     failed: z.number().int().min(0),
+    baselineFailed: z.number().int().min(0),
     skipped: z.number().int().min(0),
     total: z.number().int().min(0),
   }),

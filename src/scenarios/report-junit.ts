@@ -7,8 +7,9 @@ export const JUNIT_CLASSNAME = "prodlike.check";
 /**
  * JUnit XML as CI systems read it (GitLab, GitHub test reporters, Jenkins): one testsuite,
  * one testcase per scenario named by its id; a failure's message is the summary, its body
- * the evidence and the fix. An app that did not start is an extra failing "app-start" case,
- * unless a scenario already failed with the reason.
+ * the evidence and the fix. A scenario whose baseline failed (the app was broken before its
+ * fault: nothing tested) is an error, not a failure. An app that did not start is an extra
+ * failing "app-start" case, unless a scenario already failed with the reason.
  */
 export function formatJunit(report: CheckReport): string {
   const totals = checkTotals(report);
@@ -38,8 +39,8 @@ export function formatJunit(report: CheckReport): string {
     .join("\n");
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<testsuites name="prodlike check" tests="${tests}" failures="${failures}" errors="0" skipped="${totals.skipped}" time="${time}">`,
-    `  <testsuite name="${attr(suiteName)}" tests="${tests}" failures="${failures}" errors="0" skipped="${totals.skipped}" time="${time}" timestamp="${attr(report.startedAt.replace(/\.\d+Z$/, ""))}" hostname="${attr(hostname())}">`,
+    `<testsuites name="prodlike check" tests="${tests}" failures="${failures}" errors="${totals.baselineFailed}" skipped="${totals.skipped}" time="${time}">`,
+    `  <testsuite name="${attr(suiteName)}" tests="${tests}" failures="${failures}" errors="${totals.baselineFailed}" skipped="${totals.skipped}" time="${time}" timestamp="${attr(report.startedAt.replace(/\.\d+Z$/, ""))}" hostname="${attr(hostname())}">`,
     `    <properties>\n${properties}\n    </properties>`,
     ...cases,
     `  </testsuite>`,
@@ -53,6 +54,9 @@ function testcase(result: ScenarioResult): string {
   const body = [...result.evidence, ...(result.fix ? [`fix: ${result.fix}`] : [])].join("\n");
   if (result.status === "fail") {
     return `${open}\n      <failure message="${attr(result.summary)}" type="${attr(result.id)}">${text(body)}</failure>\n    </testcase>`;
+  }
+  if (result.status === "baseline-failed") {
+    return `${open}\n      <error message="${attr(result.summary)}" type="baseline-failed">${text(body)}</error>\n    </testcase>`;
   }
   if (result.status === "skip") return `${open}\n      <skipped message="${attr(result.summary)}"/>\n    </testcase>`;
   return `${open}\n      <system-out>${text([`${result.title}: ${result.summary}`, body].filter(Boolean).join("\n"))}</system-out>\n    </testcase>`;

@@ -6,6 +6,8 @@ import { connectEngine } from "../engine/docker.js";
 import { isProdlikeError, ProdlikeError } from "../errors.js";
 import { silentLogger } from "../logger.js";
 import { up, type RunningStack } from "../stack.js";
+import { checkAllowedHosts, withBaseline, type HostCheck } from "./baseline.js";
+import type { ShellResult } from "./app-shell.js";
 import { createScenarioContext } from "./context.js";
 import { discoverEndpoints } from "./endpoints.js";
 import { SCENARIOS } from "./registry.js";
@@ -57,18 +59,24 @@ export interface CheckReport {
 export interface CheckTotals {
   readonly passed: number;
   readonly failed: number;
+  /** Scenarios not run because the app's endpoints did not answer 2xx/3xx before the fault. */
+  readonly baselineFailed: number;
   readonly skipped: number;
   readonly total: number;
 }
 
 export function checkTotals(report: Pick<CheckReport, "results">): CheckTotals {
   const count = (status: ScenarioVerdict["status"]) => report.results.filter((r) => r.status === status).length;
-  return { passed: count("pass"), failed: count("fail"), skipped: count("skip"), total: report.results.length };
+  return { passed: count("pass"), failed: count("fail"), baselineFailed: count("baseline-failed"), skipped: count("skip"), total: report.results.length };
 }
 
-/** CI's view: 1 when a scenario failed (or the app did not start), 0 otherwise. */
+/**
+ * CI's view: 1 when a scenario failed, a scenario's baseline failed (it tested nothing: the
+ * app was broken before any fault) or the app did not start; 0 otherwise.
+ */
 export function checkExitCode(report: CheckReport): number {
-  return checkTotals(report).failed > 0 || report.startError !== null ? 1 : 0;
+  const totals = checkTotals(report);
+  return totals.failed > 0 || totals.baselineFailed > 0 || report.startError !== null ? 1 : 0;
 }
 
 /**
@@ -140,13 +148,16 @@ export async function runCheck(dir: string, options: CheckOptions = {}): Promise
     endpoints = (await discoverEndpoints(probeContext.request, description, stack.url)).paths;
     log.info({ endpoints }, "endpoints found");
     const context = contextFor(stack, endpoints, description, log);
+    // One look at the app's ALLOWED_HOSTS serves every baseline that met a 400.
+    let hostCheck: Promise<ShellResult<HostCheck>> | undefined;
+    const askHosts = () => (hostCheck ??= checkAllowedHosts(context));
     for (const scenario of runnable) {
       if (options.signal?.aborted) {
         record(resultOf(scenario, { status: "skip", summary: "not run: the check was interrupted", evidence: [], fix: "" }, 0));
         continue;
       }
       await settle(stack, log);
-      record(await runOne(scenario, context, options.scenarioTimeoutMs ?? SCENARIO_TIMEOUT_MS, log, options.signal));
+      record(await runOne(withBaseline(scenario, askHosts), context, options.scenarioTimeoutMs ?? SCENARIO_TIMEOUT_MS, log, options.signal));
     }
   } finally {
     await stack.down({ volumes: true }).catch((err: unknown) => log.warn({ err: String(err) }, "the check's stack was not fully removed"));

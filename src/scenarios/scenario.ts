@@ -24,11 +24,26 @@ export interface Scenario {
    * leave this out and are reported as not run.
    */
   explainStartFailure?(error: Error, description: StackDescription): ScenarioVerdict | undefined;
+  /**
+   * "endpoints": the scenario drives the app's endpoints, so it means something only if they
+   * answer 2xx/3xx before its fault goes in. The runner requests them first: those that do are
+   * the scenario's endpoints; when none does, the scenario is not run and its verdict is
+   * "baseline-failed", with the answers and the reason. Scenarios that diagnose the baseline
+   * itself (a 400 for the Host, a redirect loop) leave this out and judge their own probes.
+   */
+  readonly baseline?: "endpoints";
 }
+
+/**
+ * pass and fail are what the scenario found; skip: it does not apply or could not be asked;
+ * baseline-failed: the app was already broken before the fault went in (every endpoint
+ * answered 4xx/5xx or nothing), so the scenario tested nothing.
+ */
+export type ScenarioStatus = "pass" | "fail" | "skip" | "baseline-failed";
 
 /** What a scenario found. `evidence` is what a user needs to believe it: status codes, log lines. */
 export interface ScenarioVerdict {
-  readonly status: "pass" | "fail" | "skip";
+  readonly status: ScenarioStatus;
   /** One sentence: what happened ("GET /auth/health/ answered 500 after 11 min idle"). */
   readonly summary: string;
   /** Facts, one per line: "GET /notes/ → 200 (warm)", "GET /notes/ → 500 after idle 11m", the app's error line. */

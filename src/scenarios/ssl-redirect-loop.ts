@@ -1,3 +1,4 @@
+import { explainBaseline, isHealthy } from "./baseline.js";
 import { describeProbe } from "./exercise.js";
 import type { Probe, Scenario, ScenarioContext } from "./scenario.js";
 
@@ -55,6 +56,8 @@ export const sslRedirectLoop: Scenario = {
   async run(context) {
     const hosts = [context.description.app.publicHost, new URL(context.stack.url).host];
     const evidence: string[] = [];
+    const finals: Probe[] = [];
+    const started = Date.now();
     for (const path of context.endpoints.slice(0, PATHS_TO_TRY)) {
       const since = Date.now();
       const hops = await followRedirects(context, path, hosts);
@@ -75,10 +78,13 @@ export const sslRedirectLoop: Scenario = {
         };
       }
       const last = hops.at(-1)!;
+      finals.push(last.probe);
       evidence.push(
         hops.length > 1 ? `GET ${path} → ${hops.slice(0, -1).map((h) => h.probe.status).join(" → ")} → ${describeProbe(last.probe)}` : describeProbe(last.probe),
       );
     }
+    // No loop, but only pages that answered 2xx/3xx show there is none (a 400 redirects nowhere).
+    if (!finals.some((probe) => isHealthy(probe, hosts))) return explainBaseline(context, finals, started);
     return {
       status: "pass",
       summary: `no redirect loop over HTTPS (${context.endpoints.slice(0, PATHS_TO_TRY).join(", ")})`,

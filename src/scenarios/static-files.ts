@@ -1,4 +1,5 @@
 import { djangoShell, RESULT_MARKER } from "./app-shell.js";
+import { explainBaseline, isHealthy, siteHosts } from "./baseline.js";
 import { extractLinks, isAssetPath } from "./endpoints.js";
 import { describeProbe, matchingLines } from "./exercise.js";
 import type { Probe, Scenario, ScenarioContext } from "./scenario.js";
@@ -66,6 +67,10 @@ export const staticFiles: Scenario = {
     for (const asset of assets) probes.push(await context.request(asset, { method: "GET" }));
     evidence.push(...probes.map(describeProbe));
     const broken = probes.filter((probe) => probe.status === 0 || probe.status >= 400);
+    // The same answer for the page and its files (every request a 400): the app, not its static files.
+    if (broken.length > 0 && !isHealthy(front, siteHosts(context)) && broken.every((probe) => probe.status === front.status)) {
+      return explainBaseline(context, [front, ...probes], since);
+    }
     if (broken.length > 0) {
       const lines = matchingLines(await context.appLogsSince(assetSince), STATIC_ERRORS, 2);
       return {

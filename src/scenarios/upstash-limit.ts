@@ -68,6 +68,7 @@ export const upstashLimit: Scenario = {
   id: "upstash-limit",
   title: "the Upstash request limit",
   applies: upstashApplies,
+  baseline: "endpoints",
   async run(context: ScenarioContext): Promise<ScenarioVerdict> {
     const start = await redisCommands(context);
     if (start === null) return { status: "skip", summary: "the stack has no Redis link", evidence: [], fix: FIX };

@@ -78,6 +78,7 @@ export const workerTimeout: Scenario = {
   id: "worker-timeout",
   title: "gunicorn's worker timeout with production database latency",
   applies: () => true,
+  baseline: "endpoints",
   async run(context: ScenarioContext): Promise<ScenarioVerdict> {
     const read = await readGunicornConfig(context);
     if (!read.ok) {

@@ -103,6 +103,7 @@ describe("prodlike check", () => {
     expect(result.stdout).toMatch(/GET \/static\/css\/site\.[0-9a-f]+\.css → 200/);
     expect(result.stdout).toMatch(/endpoints: \/ \/healthz\//);
     expect(result.stdout).toMatch(/4 passed, 0 failed, 0 skipped/);
+    expect(result.stdout).not.toMatch(/baseline failed/);
   });
 
   it("render-blueprint whose build skips collectstatic: static-files fails with the missing manifest", async () => {
@@ -130,11 +131,11 @@ describe("prodlike check", () => {
     expect(lines("FAIL")).toEqual(["media-ephemeral", "pooler-idle-drop"]);
     // No Redis and no static files linked from its front page (the skips say so); the rest pass.
     expect(lines("SKIP")).toEqual(["redis-tls", "static-files", "upstash-limit"]);
-    expect(lines("PASS")).toHaveLength(8);
+    expect(lines("PASS")).toHaveLength(9);
     const text = await readFile(xml, "utf8");
     expect(XMLValidator.validate(text)).toBe(true);
     const suite = new XMLParser({ ignoreAttributes: false, isArray: (name) => name === "testcase" }).parse(text).testsuites.testsuite;
-    expect([suite["@_tests"], suite["@_failures"], suite["@_skipped"]]).toEqual(["13", "2", "3"]);
+    expect([suite["@_tests"], suite["@_failures"], suite["@_errors"], suite["@_skipped"]]).toEqual(["14", "2", "0", "3"]);
     const failure = (name: string) => suite.testcase.find((t: { "@_name": string }) => t["@_name"] === name).failure;
     expect(failure("pooler-idle-drop")["@_message"]).toMatch(/^Supabase \(Supavisor\) style: GET \/auth\/health\/ /);
     expect(failure("pooler-idle-drop")["#text"]).toMatch(/CONN_HEALTH_CHECKS/);
@@ -156,9 +157,76 @@ describe("prodlike check", () => {
     expect(result.code, result.stderr.slice(-3000)).toBe(0);
     const report = json(result);
     expect(report.ok).toBe(true);
-    expect(Object.values(statuses(report))).toEqual(Array(13).fill("pass"));
+    expect(Object.values(statuses(report))).toEqual(Array(14).fill("pass"));
     expect(scenario(report, "pooler-idle-drop").summary).toMatch(/^Neon style/);
     expect(scenario(report, "media-ephemeral").summary).toMatch(/MediaCloudinaryStorage/);
+  });
+
+  it("render-allowed-hosts-400 (every request a 400, nothing logged): each scenario that needs the endpoint reports its baseline failed, not a pass; exit 1", async () => {
+    const copy = await fixture("render-allowed-hosts-400");
+    const file = join(copy.dir, "report.json");
+    const only = "start-command,ssl-redirect-loop,allowed-hosts,worker-timeout,memory-limit,cold-start,data-ephemeral";
+    const result = await check(copy, ["--only", only, "-o", "json", "--output-file", file]);
+    expect(result.code, `${result.stdout}\n${result.stderr.slice(-3000)}`).toBe(1);
+    const report = CheckReportJsonSchema.parse(JSON.parse(await readFile(file, "utf8")));
+    expect(report.ok).toBe(false);
+    expect(statuses(report)).toEqual({
+      "start-command": "pass",
+      "ssl-redirect-loop": "baseline-failed",
+      "allowed-hosts": "fail",
+      "worker-timeout": "baseline-failed",
+      "memory-limit": "baseline-failed",
+      // Through the app's own connection, not its endpoints: the rows are in Postgres.
+      "data-ephemeral": "pass",
+      "cold-start": "baseline-failed",
+    });
+    expect(report.totals).toEqual({ passed: 2, failed: 1, baselineFailed: 4, skipped: 0, total: 7 });
+    for (const id of ["ssl-redirect-loop", "worker-timeout", "memory-limit", "cold-start"]) {
+      const untested = scenario(report, id);
+      expect(untested.summary, id).toBe(
+        "baseline failed: before any fault, GET / answered 400: Django's DisallowedHost: Host: render-allowed-hosts-400.onrender.com is not in ALLOWED_HOSTS; nothing was tested",
+      );
+      expect(untested.evidence.join("\n"), id).toMatch(/^GET \/ → 400 in \S+ m?s: "Bad Request \(400\)"$/m);
+      expect(untested.evidence.join("\n"), id).toContain(
+        'the app\'s settings: ALLOWED_HOSTS = ["tontine.up.railway.app"], DEBUG = False; Host: render-allowed-hosts-400.onrender.com is not allowed',
+      );
+      expect(untested.fix, id).toContain('ALLOWED_HOSTS.append(os.environ["RENDER_EXTERNAL_HOSTNAME"])');
+    }
+    expect(scenario(report, "allowed-hosts").evidence.join("\n")).toContain('ALLOWED_HOSTS = ["tontine.up.railway.app"]');
+    // The text report (stdout with --output-file) shows it apart from passes and failures.
+    expect(result.stdout).toMatch(/^BASE {2}worker-timeout +baseline failed: before any fault, GET \/ answered 400/m);
+    expect(result.stdout).toMatch(/^\s+GET \/ → 400 in \S+ m?s: "Bad Request \(400\)"$/m);
+    expect(result.stdout).toMatch(/2 passed, 1 failed, 4 baseline failed \(not tested\), 0 skipped/);
+    expect(result.stdout).not.toMatch(/^PASS {2}(ssl-redirect-loop|worker-timeout|memory-limit|cold-start)/m);
+  });
+
+  it("render-sqlite-fallback (SQLite unless USE_POSTGRES=True): data-ephemeral fails, the row gone after a wake, with the fix", async () => {
+    const copy = await fixture("render-sqlite-fallback");
+    const result = await check(copy, ["--only", "data-ephemeral", "-o", "json"]);
+    expect(result.code, result.stderr.slice(-3000)).toBe(1);
+    const data = scenario(json(result), "data-ephemeral");
+    expect(data.status).toBe("fail");
+    expect(data.summary).toMatch(/^a row the app wrote to its database \(the SQLite file \/\S+\/db\.sqlite3\) was gone after the instance woke in a fresh container/);
+    expect(data.evidence).toContain("variables the settings read that are not set: USE_POSTGRES");
+    expect(data.evidence.join("\n")).toMatch(/DATABASES\["default"\]: django\.db\.backends\.sqlite3, NAME \/\S+\/db\.sqlite3/);
+    expect(data.evidence.join("\n")).toMatch(/DATABASE_URL in the app's container: a database at \S+/);
+    expect(data.evidence.join("\n")).toMatch(/wrote a row .*: 1 row\(s\) there right after\n.*spun down, woke in a fresh container \(.*\): the table prodlike_check_probe is gone/);
+    expect(data.fix).toContain("dj_database_url.config(default=");
+    expect(data.fix).toContain("(the settings read USE_POSTGRES, unset here)");
+  });
+
+  it("render-sqlite-fallback with USE_POSTGRES=True, and render-supabase as shipped: data-ephemeral passes (rows in DATABASE_URL's database)", async () => {
+    const fixed = await fixture("render-sqlite-fallback");
+    const one = json(await check(fixed, ["-e", "USE_POSTGRES=True", "--only", "data-ephemeral", "-o", "json"]));
+    expect(scenario(one, "data-ephemeral").status, scenario(one, "data-ephemeral").evidence.join("\n")).toBe("pass");
+    expect(scenario(one, "data-ephemeral").evidence.join("\n")).toMatch(/DATABASES\["default"\]: django\.db\.backends\.postgresql at /);
+    const good = await fixture("render-supabase");
+    const result = await check(good, ["--only", "data-ephemeral", "-o", "json"]);
+    expect(result.code, result.stderr.slice(-3000)).toBe(0);
+    const data = scenario(json(result), "data-ephemeral");
+    expect(data.status).toBe("pass");
+    expect(data.summary).toBe("the app keeps its rows in the database DATABASE_URL names (postgresql at aws-0-eu-central-1.pooler.supabase.com), off the instance's disk");
+    expect(data.evidence).toContain("wrote a row to prodlike_check_probe through the app's connection: 1 row(s) there right after");
   });
 
   it("an unknown scenario id is a usage error (exit 2) that lists the scenarios, before any container starts", async () => {

@@ -37,7 +37,33 @@ const report: CheckReport = {
   ],
 };
 
+/** Every endpoint a 400 before any fault: two scenarios tested nothing. */
+const baselineFailed = (id: string, ms: number) => ({
+  id,
+  title: id,
+  status: "baseline-failed" as const,
+  summary: "baseline failed: before any fault, GET / answered 400: Django's DisallowedHost: Host: render-supabase.onrender.com is not in ALLOWED_HOSTS; nothing was tested",
+  evidence: ["baseline (before the fault):", `GET / → 400 in ${ms} ms: "Bad Request (400)"`],
+  fix: "add the public host to ALLOWED_HOSTS",
+  durationMs: 30,
+});
+const untested: CheckReport = {
+  ...report,
+  results: [report.results[1]!, baselineFailed("worker-timeout", 9), baselineFailed("cold-start", 14)],
+};
+
 describe("text report", () => {
+  it("labels a baseline failure BASE, shows its answers and fix once, and counts it apart", () => {
+    const text = formatText(untested);
+    expect(text).toMatch(/^BASE {2}worker-timeout {2}baseline failed: before any fault, GET \/ answered 400: Django's DisallowedHost/m);
+    expect(text).toMatch(/^BASE {2}cold-start {6}baseline failed:/m);
+    expect(text.match(/GET \/ → 400 in \d+ ms: "Bad Request \(400\)"/g)).toHaveLength(1);
+    expect(text.match(/fix: add the public host to ALLOWED_HOSTS/g)).toHaveLength(1);
+    expect(text).toMatch(/^\s+\(the same answers and fix as worker-timeout above\)$/m);
+    expect(text).toMatch(/1 passed, 0 failed, 2 baseline failed \(not tested\), 0 skipped/);
+  });
+
+
   it("prints one line per scenario, the evidence and fix of a failure, and the totals", () => {
     const text = formatText(report);
     const lines = text.split("\n");
@@ -66,7 +92,7 @@ describe("JSON report", () => {
     expect(parsed.version).toBe(REPORT_VERSION);
     expect(parsed.ok).toBe(false);
     expect(checkExitCode(report)).toBe(1);
-    expect(parsed.totals).toEqual({ passed: 1, failed: 1, skipped: 1, total: 3 });
+    expect(parsed.totals).toEqual({ passed: 1, failed: 1, baselineFailed: 0, skipped: 1, total: 3 });
     expect(parsed.scenarios.map((s) => [s.id, s.status])).toEqual([
       ["ssl-redirect-loop", "fail"],
       ["allowed-hosts", "pass"],
@@ -87,7 +113,16 @@ describe("JSON report", () => {
   it("rejects a shape that drifted (the schema is strict)", () => {
     const json = JSON.parse(formatJson(report)) as Record<string, unknown>;
     expect(CheckReportJsonSchema.safeParse({ ...json, extra: 1 }).success).toBe(false);
-    expect(CheckReportJsonSchema.safeParse({ ...json, version: 2 }).success).toBe(false);
+    expect(CheckReportJsonSchema.safeParse({ ...json, version: 1 }).success).toBe(false);
+  });
+
+  it("reports a baseline failure as its own status and total, and is not ok (exit 1) when nothing else failed", () => {
+    const parsed = CheckReportJsonSchema.parse(JSON.parse(formatJson(untested)));
+    expect(parsed.ok).toBe(false);
+    expect(checkExitCode(untested)).toBe(1);
+    expect(parsed.totals).toEqual({ passed: 1, failed: 0, baselineFailed: 2, skipped: 0, total: 3 });
+    expect(parsed.scenarios.map((s) => s.status)).toEqual(["pass", "baseline-failed", "baseline-failed"]);
+    expect(parsed.scenarios[1]!.fix).toContain("ALLOWED_HOSTS");
   });
 });
 
@@ -130,6 +165,19 @@ describe("JUnit report", () => {
     expect(pass!.failure).toBeUndefined();
     expect(pass!.skipped).toBeUndefined();
     expect(skip!.skipped!["@_message"]).toBe("does not apply: no static files");
+  });
+
+  it("makes a baseline failure an error (not a pass, not a failure) with the answers and the fix", () => {
+    const suite = parseJunit(formatJunit(untested)).testsuites.testsuite[0]! as unknown as {
+      "@_failures": string;
+      "@_errors": string;
+      testcase: (JunitCase & { error?: { "@_message": string; "@_type": string; "#text": string } })[];
+    };
+    expect([suite["@_failures"], suite["@_errors"]]).toEqual(["0", "2"]);
+    const error = suite.testcase.find((c) => c["@_name"] === "worker-timeout")!.error!;
+    expect(error["@_type"]).toBe("baseline-failed");
+    expect(error["@_message"]).toMatch(/^baseline failed: /);
+    expect(error["#text"]).toContain("fix: add the public host to ALLOWED_HOSTS");
   });
 
   it("adds a failing app-start case when the app did not start and no scenario explained it", () => {
