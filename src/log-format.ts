@@ -95,13 +95,43 @@ export function formatJsonLine(text: string, colour: boolean): string {
   return record ? formatRecord(record, colour) : text;
 }
 
-/** A pino destination that prints each record as one terminal line on `out`. */
-export function terminalDestination(out: NodeJS.WritableStream, colour: boolean): { write(chunk: string): boolean } {
+const CLEAR_LINE = "\r\u001b[2K";
+
+/**
+ * A pino destination that prints each record as one terminal line on `out`. With `live`, a
+ * progress record (`live: true`) is drawn over the previous one on the same line, and cleared
+ * before any other line (`live: "clear"` only clears it).
+ */
+export function terminalDestination(
+  out: NodeJS.WritableStream & { columns?: number },
+  options: { colour: boolean; live?: boolean },
+): { write(chunk: string): boolean } {
+  let shown = false;
   return {
     write(chunk: string): boolean {
-      let lines = "";
-      for (const text of chunk.split("\n")) if (text) lines += `${formatJsonLine(text, colour)}\n`;
-      return out.write(lines);
+      let text = "";
+      for (const json of chunk.split("\n")) {
+        if (!json) continue;
+        const record = parseRecord(json);
+        const live = record?.live;
+        if (live !== undefined && !options.live) {
+          if (live === true) text += `${formatRecord(withoutLive(record!), options.colour)}\n`;
+          continue;
+        }
+        if (shown) text += CLEAR_LINE;
+        shown = live === true;
+        if (live === "clear") continue;
+        if (live === true) {
+          const line = formatRecord(withoutLive(record!), false).slice(0, Math.max(20, (out.columns ?? 80) - 1));
+          text += options.colour ? `\u001b[2m${line}\u001b[22m` : line;
+        } else text += `${record ? formatRecord(record, options.colour) : json}\n`;
+      }
+      return out.write(text);
     },
   };
+}
+
+function withoutLive(record: LogRecord): LogRecord {
+  const { live: _live, ...rest } = record;
+  return rest;
 }

@@ -24,7 +24,17 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (format === "json") {
     return pino({ level, base: undefined }, destination as pino.DestinationStream);
   }
-  return pino({ level, base: undefined }, terminalDestination(destination, tty && !process.env.NO_COLOR));
+  const logger = pino({ level, base: undefined }, terminalDestination(destination, { colour: tty && !process.env.NO_COLOR, live: tty }));
+  // Children are made with Object.create(parent): they see this too.
+  if (tty) (logger as unknown as Record<symbol, boolean>)[LIVE_PROGRESS] = true;
+  return logger;
+}
+
+const LIVE_PROGRESS = Symbol.for("prodlike.liveProgress");
+
+/** Whether a logger prints to a terminal that redraws a live progress line (else: a line every few seconds). */
+export function hasLiveProgress(logger: Logger): boolean {
+  return (logger as unknown as Record<symbol, boolean | undefined>)[LIVE_PROGRESS] === true;
 }
 
 /** A logger that drops everything: the default for library callers who pass none. */
