@@ -12,8 +12,15 @@ type Colour = keyof typeof STYLES;
 // compose's rotation, minus the colours that mean something here (red errors, yellow warnings, dim events).
 const PALETTE: readonly Colour[] = ["cyan", "green", "magenta", "blue", "cyanBright", "greenBright", "magentaBright", "blueBright"];
 
+// The stack's own services each get their own; other names (a worker) are hashed into the palette.
+const KNOWN: Readonly<Record<string, Colour>> = {
+  app: "cyan", build: "cyanBright", postgres: "blue", pgbouncer: "blueBright", redis: "magenta", minio: "green", platform: "magentaBright",
+};
+
 /** The same colour for a service on every line and in every command. */
 export function serviceColour(name: string): Colour {
+  const known = KNOWN[name];
+  if (known) return known;
   let hash = 0;
   for (const char of name) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
   return PALETTE[hash % PALETTE.length]!;

@@ -43,7 +43,7 @@ describe("terminal log lines", () => {
     createLogger({ format: "pretty", destination: out.stream }).child({ component: "build", service: "app" }).info("Collecting Django==5.2");
     expect(stripVTControlCharacters(out.lines()[0]!)).toBe("build     | Collecting Django==5.2");
     expect(serviceColour("app")).toBe(serviceColour("app"));
-    expect(new Set(["app", "build", "postgres", "redis"].map(serviceColour)).size).toBeGreaterThan(1);
+    expect(new Set(["app", "build", "postgres", "pgbouncer", "redis", "minio", "platform"].map(serviceColour)).size).toBe(7);
   });
 
   it("has no colours when the destination is not a terminal", () => {
