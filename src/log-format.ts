@@ -129,7 +129,7 @@ export function terminalDestination(
         shown = live === true;
         if (live === "clear") continue;
         if (live === true) {
-          const line = formatRecord(withoutLive(record!), false).slice(0, Math.max(20, (out.columns ?? 80) - 1));
+          const line = formatRecord(withoutLive(record!), false).slice(0, Math.max(20, (out.columns || 80) - 1));
           text += options.colour ? `\u001b[2m${line}\u001b[22m` : line;
         } else text += `${record ? formatRecord(record, options.colour) : json}\n`;
       }

@@ -103,4 +103,21 @@ describe("Progress", () => {
     expect(drawn).toHaveLength(4);
     expect(text).not.toMatch(/live/);
   });
+
+  it("fits the live line to the terminal's width, 80 when the terminal does not say", () => {
+    for (const columns of [0, 40]) {
+      const out = Object.assign(new PassThrough(), { isTTY: true, columns });
+      let text = "";
+      out.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      const clock = manualTicker();
+      const progress = new Progress(createLogger({ format: "pretty", destination: out }), "building MinIO", { ticker: clock.ticker });
+      progress.line("x".repeat(300));
+      clock.advance(1_000);
+      progress.done();
+      const drawn = text.split("\r\u001b[2K")[0]!.replace(/\u001b\[\d+m/g, "");
+      expect(drawn.length).toBe((columns || 80) - 1);
+      expect(drawn).toMatch(/^prodlike {2}\| building MinIO/);
+      if (columns === 0) expect(drawn).toMatch(/still running {2}elapsed=1s last=x+$/);
+    }
+  });
 });
