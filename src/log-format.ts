@@ -14,7 +14,7 @@ const PALETTE: readonly Colour[] = ["cyan", "green", "magenta", "blue", "cyanBri
 
 // The stack's own services each get their own; other names (a worker) are hashed into the palette.
 const KNOWN: Readonly<Record<string, Colour>> = {
-  app: "cyan", build: "cyanBright", postgres: "blue", pgbouncer: "blueBright", redis: "magenta", minio: "green", platform: "magentaBright",
+  app: "cyan", build: "cyanBright", predeploy: "cyanBright", postgres: "blue", pgbouncer: "blueBright", redis: "magenta", minio: "green", platform: "magentaBright",
 };
 
 /** The same colour for a service on every line and in every command. */
@@ -81,7 +81,10 @@ function show(value: unknown): string {
 export function outputOf(record: LogRecord): string | null {
   if (!record.service || (record.level ?? 30) !== 30) return null;
   if (Object.keys(record).some((key) => !CONTEXT.has(key))) return null;
-  return record.component === "build" ? "build" : record.service;
+  // The one-off containers' output reads as theirs, not as the running app's.
+  if (record.component === "build") return "build";
+  if (record.component === "pre-deploy") return "predeploy";
+  return record.service;
 }
 
 /** A pino record from one line of JSON, or null when the line is not one. */

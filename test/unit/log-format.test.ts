@@ -42,6 +42,8 @@ describe("terminal log lines", () => {
     const out = sink(true);
     createLogger({ format: "pretty", destination: out.stream }).child({ component: "build", service: "app" }).info("Collecting Django==5.2");
     expect(stripVTControlCharacters(out.lines()[0]!)).toBe("build     | Collecting Django==5.2");
+    createLogger({ format: "pretty", destination: out.stream }).child({ component: "pre-deploy", service: "app" }).info("Applying notes.0001_initial... OK");
+    expect(stripVTControlCharacters(out.lines()[1]!)).toBe("predeploy | Applying notes.0001_initial... OK");
     expect(serviceColour("app")).toBe(serviceColour("app"));
     expect(new Set(["app", "build", "postgres", "pgbouncer", "redis", "minio", "platform"].map(serviceColour)).size).toBe(7);
   });
