@@ -92,15 +92,24 @@ export function run(command: string, args: readonly string[], env?: NodeJS.Proce
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: env ?? process.env });
     let output = "";
-    const collect = (chunk: Buffer) => {
-      const text = chunk.toString();
-      output += text;
-      if (onLine) for (const line of text.split("\n")) onLine(line);
+    const rests: string[] = [];
+    // Each stream cut into whole lines: a chunk may end mid-line.
+    const collect = (stream: NodeJS.ReadableStream) => {
+      const index = rests.push("") - 1;
+      stream.on("data", (chunk: Buffer) => {
+        const text = chunk.toString();
+        output += text;
+        if (!onLine) return;
+        const lines = (rests[index] + text).split("\n");
+        rests[index] = lines.pop() ?? "";
+        for (const line of lines) onLine(line);
+      });
     };
-    child.stdout.on("data", collect);
-    child.stderr.on("data", collect);
+    collect(child.stdout);
+    collect(child.stderr);
     child.on("error", reject);
     child.on("close", (code) => {
+      for (const rest of rests) if (rest) onLine?.(rest);
       if (code === 0) resolve(output);
       else reject(Object.assign(new Error(`${command} exited with ${code}`), { output }));
     });
