@@ -47,6 +47,17 @@ describe("prodlike up in the foreground: what the terminal shows", () => {
     const url = /^ {2}app {8}(https:\S+)/m.exec(screen())![1]!;
     expect((await fetchApp(`${url}/auth/health/`)).status).toBe(200);
     await expect.poll(() => /^app {7}\| .*"GET \/auth\/health\/ HTTP\/1\.1" 200/m.test(screen()), { timeout: 30_000, interval: 250 }).toBe(true);
+
+    // `prodlike logs -f` on another terminal: every service in its colour, the app's lines once.
+    const logs = new PtyProcess([process.execPath, BIN, "logs", fixture.dir, "-f", "--tail", "200"]);
+    cleanups.push(async () => logs.kill());
+    const logScreen = () => stripVTControlCharacters(logs.output).replace(/\r/g, "");
+    await expect.poll(() => /^postgres {2}\| /m.test(logScreen()) && /^app {7}\| .*GET \/auth\/health\//m.test(logScreen()), { timeout: 60_000, interval: 250 }).toBe(true);
+    expect(logScreen().split("\n").filter((line) => /^app {7}\| .*GET \/auth\/health\//.test(line))).toHaveLength(1);
+    expect(logScreen()).toMatch(/^prodlike {2}\| app is up {2}seconds=/m);
+    logs.interrupt();
+    expect(await logs.exited).toBe(0);
+
     term.interrupt();
     expect(await term.exited).toBe(0);
 
