@@ -4,6 +4,7 @@ import { ProdlikeError } from "../errors.js";
 import { up, type RunningStack } from "../stack.js";
 import { addProfileOptions, makeLogger, profileOverrides, type GlobalOptions, type ProfileFlags } from "./context.js";
 import { print, reportError } from "./output.js";
+import { logFormatFor, tailPlatform } from "./stack-logs.js";
 
 interface UpFlags extends ProfileFlags {
   detach?: boolean;
@@ -94,9 +95,13 @@ async function foreground(dir: string, flags: UpFlags, globals: GlobalOptions): 
     }
     stack = first.stack;
     summary(stack);
+    const stopTail = await tailPlatform(stack.description.project, logFormatFor(process.stderr, globals.logFormat)).catch((err: unknown) => {
+      logger.warn({ err }, "the app's lines cannot be shown here: `prodlike logs -f` shows them");
+      return () => {};
+    });
     // The stack runs in the engine: nothing of it holds this process open, yet it owns the stack until Ctrl-C.
     const keepAlive = setInterval(() => {}, 3_600_000);
-    await stopped.finally(() => clearInterval(keepAlive));
+    await stopped.finally(() => (clearInterval(keepAlive), stopTail()));
     await stack.down();
     return 0;
   } catch (err) {

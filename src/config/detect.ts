@@ -1,9 +1,10 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { parse as parseDotenv } from "dotenv";
 import { parseDocument } from "yaml";
 import { ProdlikeError } from "../errors.js";
 import { configError } from "./config-error.js";
+import { parseEnvFile } from "./env-file.js";
+import { parseProcfile } from "./procfile.js";
 import { PRODLIKE_YAML_HINTS, ProdlikeYamlSchema, type ProdlikeYaml } from "./prodlike-yaml.js";
 import { RENDER_FIELD_HINTS, RenderDatabaseSchema, RenderServiceSchema, RenderYamlSchema, type RenderYaml } from "./render-yaml.js";
 
@@ -23,6 +24,10 @@ export interface ProjectFiles {
   /** Python packages next to manage.py that hold a wsgi.py, e.g. ["mysite"]. */
   readonly wsgiPackages: readonly string[];
   readonly files: readonly string[];
+  /** What reading the files dropped or misread, each naming `file:line`. */
+  readonly warnings?: readonly string[];
+  /** The text of each file read, by name, to point warnings at a line. */
+  readonly texts?: Readonly<Record<string, string>>;
 }
 
 export async function detectProject(dir: string): Promise<ProjectFiles> {
@@ -31,9 +36,11 @@ export async function detectProject(dir: string): Promise<ProjectFiles> {
     throw new ProdlikeError("CONFIG_MISSING", `${dir} is not a directory: pass the path of a Django project (the folder with manage.py)`);
   }
   const files: string[] = [];
+  const texts: Record<string, string> = {};
   const read = async (name: string): Promise<string | null> => {
     const text = await readFile(join(dir, name), "utf8").catch(() => null);
     if (text !== null) files.push(name);
+    if (text !== null) texts[name] = text;
     return text;
   };
   const exists = async (name: string) => (await stat(join(dir, name)).catch(() => null)) !== null;
@@ -48,19 +55,23 @@ export async function detectProject(dir: string): Promise<ProjectFiles> {
     read(".env"),
   ]);
   const renderFile = renderText !== null ? "render.yaml" : "render.yml";
+  const procfile = procfileText === null ? null : parseProcfile(procfileText);
+  const dotenv = envText === null ? null : parseEnvFile(envText);
   return {
     dir,
     renderYaml: parseYamlFile(renderFile, renderText ?? renderYmlText, RenderYamlSchema, RENDER_FIELD_HINTS, renderKnownKeys()),
     prodlikeYaml: parseYamlFile("prodlike.yaml", prodlikeText, ProdlikeYamlSchema, PRODLIKE_YAML_HINTS, Object.keys(ProdlikeYamlSchema.shape)),
-    procfile: procfileText === null ? null : parseProcfile(procfileText),
+    procfile: procfile?.processes ?? null,
     runtimeTxt: runtimeTxt?.trim() || null,
     pythonVersionFile: pythonVersion?.trim().split("\n")[0]?.trim() || null,
-    dotenv: envText === null ? {} : parseDotenv(envText),
+    dotenv: dotenv?.values ?? {},
     hasRequirements: await exists("requirements.txt"),
     hasBuildSh: await exists("build.sh"),
     hasManagePy: await exists("manage.py"),
     wsgiPackages: await findWsgiPackages(dir),
     files,
+    warnings: [...(procfile?.warnings ?? []), ...(dotenv?.warnings ?? [])],
+    texts,
   };
 }
 
@@ -91,15 +102,6 @@ function renderKnownKeys(): string[] {
     ...Object.keys(RenderDatabaseSchema.shape),
     "key", "value", "generateValue", "sync", "fromDatabase", "fromService", "fromGroup", "property",
   ];
-}
-
-export function parseProcfile(text: string): Record<string, string> {
-  const processes: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const match = /^\s*([A-Za-z0-9_-]+)\s*:\s*(.+?)\s*$/.exec(line);
-    if (match && !line.trimStart().startsWith("#")) processes[match[1]!] = match[2]!;
-  }
-  return processes;
 }
 
 async function findWsgiPackages(dir: string): Promise<string[]> {

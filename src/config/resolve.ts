@@ -3,6 +3,7 @@ import { basename, resolve as resolvePath } from "node:path";
 import { parseDuration } from "../clock.js";
 import { ProdlikeError } from "../errors.js";
 import { detectProject, type ProjectFiles } from "./detect.js";
+import { at, lineOf } from "./line-of.js";
 import type { RenderEnvVar, RenderService, RenderYaml } from "./render-yaml.js";
 import {
   PLAN_LIMITS,
@@ -61,7 +62,7 @@ export function describeStack(
   overrides: StackOverrides = {},
   processEnv: NodeJS.ProcessEnv = process.env,
 ): StackDescription {
-  const warnings: string[] = [];
+  const warnings: string[] = [...(files.warnings ?? [])];
   const yaml = files.prodlikeYaml?.data ?? {};
   const render = files.renderYaml?.data;
   const service = pickService(files, overrides.service ?? yaml.service);
@@ -90,6 +91,13 @@ export function describeStack(
     );
   }
   const start = resolveStartCommand(files, yaml.startCommand, service);
+  if (files.procfile && !files.procfile.web && start.source.startsWith("default")) {
+    const types = Object.keys(files.procfile);
+    warnings.push(
+      `Procfile has no "web:" line${types.length > 0 ? ` (only ${types.join(", ")})` : ""}, so the app starts with "${start.command}", ` +
+        `prodlike's guess from ${start.source.replace(/^default \(found (.+)\)$/, "$1")}: add "web: ${start.command}" (or your own command) to the Procfile`,
+    );
+  }
 
   return {
     dir: files.dir,
@@ -226,11 +234,24 @@ function resolvePython(
   const [requested, source] = candidates.find(([value]) => value) ?? [null, null];
   if (requested && !(requested === IMAGE_PYTHON || requested.startsWith(`${IMAGE_PYTHON}.`))) {
     warnings.push(
-      `${source} asks for Python ${requested}; the images provide Python ${IMAGE_PYTHON} (Debian bookworm), which runs instead. ` +
-        `Behaviour that depends on the version may differ from production.`,
+      `${pythonSourceAt(files, source!, envVersion)}: ${source} asks for Python ${requested}; the images provide Python ${IMAGE_PYTHON} ` +
+        `(Debian bookworm), which runs instead. Behaviour that depends on the version may differ from production: ` +
+        `to silence this, ask for ${IMAGE_PYTHON} there.`,
     );
   }
   return { requested: requested ?? null, source: requested ? source : null, runs: IMAGE_PYTHON };
+}
+
+/** Where the requested Python version was written, as `file:line`. */
+function pythonSourceAt(files: ProjectFiles, source: string, envVersion: EnvSource | undefined): string {
+  const text = (name: string) => files.texts?.[name];
+  if (source === ".python-version" || source === "runtime.txt") return at(source, 1);
+  if (source === "prodlike.yaml python") return at("prodlike.yaml", lineOf(text("prodlike.yaml"), /^\s*python\s*:/));
+  const from = envVersion?.from ?? "";
+  if (from === ".env") return at(".env", lineOf(text(".env"), /^\s*(export\s+)?PYTHON_VERSION\s*=/));
+  const file = files.renderYaml?.file ?? "render.yaml";
+  if (from.startsWith(file)) return at(file, lineOf(text(file), /key\s*:\s*["']?PYTHON_VERSION\b/));
+  return from || source;
 }
 
 function resolveStartCommand(

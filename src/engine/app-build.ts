@@ -9,6 +9,7 @@ import tar from "tar-fs";
 import { ProdlikeError, tailLines } from "../errors.js";
 import type { Docker } from "./docker.js";
 import { containerName, LABEL_IMAGE_INPUTS } from "./labels.js";
+import { withProgress } from "./progress.js";
 import { runOneOff } from "./one-off.js";
 
 export const APP_SOURCE_DIR = "/opt/render/project/src";
@@ -84,27 +85,30 @@ async function buildOnce(docker: Docker, options: AppBuildOptions, files: string
   }) as unknown as NodeJS.ReadableStream;
   const hostCa = await hostCaArchive();
   const caFile = options.caPem ? await fileArchive(".prodlike/ca.pem", options.caPem) : null;
-  const result = await runOneOff(
-    docker,
-    {
-      project: options.project,
-      service: "build",
-      name: containerName(options.project, "build"),
-      image: options.pythonImage,
-      labels: options.labels,
-      env: hostCa ? { ...options.env, PIP_CERT: `${HOST_CA_DIR}/${HOST_CA_FILE}` } : options.env,
-      cmd: ["bash", "-c", options.buildCommand],
-      workingDir: APP_SOURCE_DIR,
-      volumes: { [PIP_CACHE_VOLUME]: PIP_CACHE_DIR },
-    },
-    log,
-    {
-      archives: [
-        { stream: archive, path: APP_SOURCE_DIR },
-        ...(hostCa ? [{ stream: hostCa.stream, path: HOST_CA_DIR }] : []),
-        ...(caFile ? [{ stream: caFile.stream, path: APP_CA_PARENT }] : []),
-      ],
-    },
+  // The build's own lines stream above it; the progress line says it is still going (pip can be silent a while).
+  const result = await withProgress(log, "build", () =>
+    runOneOff(
+      docker,
+      {
+        project: options.project,
+        service: "build",
+        name: containerName(options.project, "build"),
+        image: options.pythonImage,
+        labels: options.labels,
+        env: hostCa ? { ...options.env, PIP_CERT: `${HOST_CA_DIR}/${HOST_CA_FILE}` } : options.env,
+        cmd: ["bash", "-c", options.buildCommand],
+        workingDir: APP_SOURCE_DIR,
+        volumes: { [PIP_CACHE_VOLUME]: PIP_CACHE_DIR },
+      },
+      log,
+      {
+        archives: [
+          { stream: archive, path: APP_SOURCE_DIR },
+          ...(hostCa ? [{ stream: hostCa.stream, path: HOST_CA_DIR }] : []),
+          ...(caFile ? [{ stream: caFile.stream, path: APP_CA_PARENT }] : []),
+        ],
+      },
+    ),
   );
   await hostCa?.dispose();
   await caFile?.dispose();

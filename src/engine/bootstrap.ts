@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { ProdlikeError, tailLines } from "../errors.js";
 import type { Docker } from "./docker.js";
 import { withTimeout } from "./docker.js";
+import { type Progress, withProgress } from "./progress.js";
 
 export const BASE_IMAGE = process.env.PRODLIKE_BASE_IMAGE ?? "debian:bookworm-slim";
 const MIRROR = process.env.PRODLIKE_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
@@ -57,7 +58,8 @@ export async function bootstrapBaseImage(docker: Docker, logger: Logger): Promis
   const log = logger.child({ component: "bootstrap" });
   try {
     log.info({ mirror: MIRROR, image: BASE_IMAGE }, "making the base image with debootstrap (about 30 s)");
-    const output = await run("debootstrap", ["--variant=minbase", "bookworm", root, MIRROR]).catch((err: Error & { output?: string }) => {
+    const debootstrap = (progress: Progress) => run("debootstrap", ["--variant=minbase", "bookworm", root, MIRROR], undefined, (line) => progress.line(line));
+    const output = await withProgress(log, "debootstrap", debootstrap).catch((err: Error & { output?: string }) => {
       const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
       throw new ProdlikeError(
         "BOOTSTRAP_FAILED",
@@ -85,15 +87,29 @@ export async function bootstrapBaseImage(docker: Docker, logger: Logger): Promis
   }
 }
 
-/** Run a command, resolve with its combined output, reject with it attached. */
-export function run(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<string> {
+/** Run a command, resolve with its combined output, reject with it attached; `onLine` sees each line as it comes. */
+export function run(command: string, args: readonly string[], env?: NodeJS.ProcessEnv, onLine?: (line: string) => void): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: env ?? process.env });
     let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const rests: string[] = [];
+    // Each stream cut into whole lines: a chunk may end mid-line.
+    const collect = (stream: NodeJS.ReadableStream) => {
+      const index = rests.push("") - 1;
+      stream.on("data", (chunk: Buffer) => {
+        const text = chunk.toString();
+        output += text;
+        if (!onLine) return;
+        const lines = (rests[index] + text).split("\n");
+        rests[index] = lines.pop() ?? "";
+        for (const line of lines) onLine(line);
+      });
+    };
+    collect(child.stdout);
+    collect(child.stderr);
     child.on("error", reject);
     child.on("close", (code) => {
+      for (const rest of rests) if (rest) onLine?.(rest);
       if (code === 0) resolve(output);
       else reject(Object.assign(new Error(`${command} exited with ${code}`), { output }));
     });

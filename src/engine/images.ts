@@ -9,6 +9,7 @@ import { ensureBaseImage, run } from "./bootstrap.js";
 import type { Docker } from "./docker.js";
 import { LABEL_IMAGE_INPUTS } from "./labels.js";
 import { IMAGES_DIR, cacheDir } from "./paths.js";
+import { Progress, withProgress } from "./progress.js";
 
 export const SERVICE_IMAGES = ["postgres", "pgbouncer", "redis", "minio", "python"] as const;
 export type ServiceImage = (typeof SERVICE_IMAGES)[number];
@@ -77,6 +78,7 @@ export async function buildFromContext(docker: Docker, log: Logger, spec: BuildS
     forcerm: true,
   });
   const output: string[] = [];
+  const progress = new Progress(log, `building image ${name}`);
   await new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(
       stream,
@@ -89,19 +91,24 @@ export async function buildFromContext(docker: Docker, log: Logger, spec: BuildS
         const line = event.stream?.trimEnd();
         if (!line) return;
         output.push(line);
+        progress.line(line);
         const step = /^Step (\d+\/\d+)/.exec(line);
-        if (step) log.info({ step: step[1] }, line.replace(/^Step \d+\/\d+ : /, "").slice(0, 120));
-        else log.debug(line);
+        if (step) {
+          progress.step(step[1]!);
+          log.info({ step: step[1] }, line.replace(/^Step \d+\/\d+ : /, "").slice(0, 120));
+        } else log.debug(line);
       },
     );
-  }).catch((err: Error) => {
-    throw new ProdlikeError(
-      "IMAGE_BUILD_FAILED",
-      `building image ${name} (images/${name}/Dockerfile) failed: ${err.message}\n` +
-        `${tailLines(output.join("\n"), 25)}\n${spec.hint ?? MIRROR_HINT}`,
-      { cause: err },
-    );
-  });
+  })
+    .finally(() => progress.done())
+    .catch((err: Error) => {
+      throw new ProdlikeError(
+        "IMAGE_BUILD_FAILED",
+        `building image ${name} (images/${name}/Dockerfile) failed: ${err.message}\n` +
+          `${tailLines(output.join("\n"), 25)}\n${spec.hint ?? MIRROR_HINT}`,
+        { cause: err },
+      );
+    });
 }
 
 async function buildContext(name: ServiceImage, logger: Logger): Promise<{ dir: string; dispose(): Promise<void> }> {
@@ -124,7 +131,10 @@ export async function ensureMinioBinary(logger: Logger): Promise<string> {
   await mkdir(bin, { recursive: true });
   logger.info({ version }, "building MinIO from its Go module (a few minutes, once)");
   try {
-    await run("go", ["install", `github.com/minio/minio@${version}`], { ...process.env, GOBIN: bin, CGO_ENABLED: "0" });
+    // -v names each package as it is built: the progress line shows how far it got.
+    await withProgress(logger, `building MinIO ${version}`, (progress) =>
+      run("go", ["install", "-v", `github.com/minio/minio@${version}`], { ...process.env, GOBIN: bin, CGO_ENABLED: "0" }, (line) => progress.line(line)),
+    );
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
     throw new ProdlikeError(

@@ -188,3 +188,28 @@ services:
     expect(await failure(resolveStack("/nonexistent/prodlike", {}, {}))).toContain("is not a directory");
   });
 });
+
+describe("warnings that name the file and line", () => {
+  it("says a Procfile without web: fell back to gunicorn <package>.wsgi", async () => {
+    const dir = await project({ ...django, Procfile: "worker: celery -A mysite worker\n" });
+    const stack = await resolveStack(dir, {}, {});
+    expect(stack.app.startCommand).toBe("gunicorn mysite.wsgi");
+    expect(stack.warnings.join("\n")).toMatch(/Procfile has no "web:" line \(only worker\), so the app starts with "gunicorn mysite\.wsgi".*add "web: gunicorn mysite\.wsgi"/);
+  });
+
+  it("carries .env and Procfile line problems into the stack's warnings", async () => {
+    const dir = await project({ ...django, ".env": 'SECRET_KEY="abc\nDEBUG=False\n', Procfile: "web: gunicorn mysite.wsgi\noops\n" });
+    const stack = await resolveStack(dir, {}, {});
+    expect(stack.app.env).not.toHaveProperty("SECRET_KEY");
+    expect(stack.warnings).toEqual([expect.stringMatching(/^Procfile:2: "oops"/), expect.stringMatching(/^\.env:1: the value of SECRET_KEY opens with "/)]);
+  });
+
+  it("points the Python substitution at the render.yaml line that asks for it", async () => {
+    const yaml = "services:\n  - type: web\n    name: a\n    envVars:\n      - key: DEBUG\n        value: 'False'\n      - key: PYTHON_VERSION\n        value: 3.13.1\n";
+    const dir = await project({ ...django, "render.yaml": yaml });
+    const stack = await resolveStack(dir, {}, {});
+    expect(stack.warnings.join("\n")).toMatch(/^render\.yaml:7: PYTHON_VERSION \(render\.yaml [^)]*\) asks for Python 3\.13\.1; the images provide Python 3\.11/m);
+    const runtime = await resolveStack(await project({ ...django, "runtime.txt": "python-3.13.0\n" }), {}, {});
+    expect(runtime.warnings.join("\n")).toMatch(/^runtime\.txt:1: runtime\.txt asks for Python 3\.13\.0/m);
+  });
+});
