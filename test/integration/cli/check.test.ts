@@ -129,13 +129,13 @@ describe("prodlike check", () => {
     expect(result.code, `${result.stdout}\n${result.stderr.slice(-3000)}`).toBe(1);
     const lines = (status: string) => [...result.stdout.matchAll(new RegExp(`^${status} {2}(\\S+)`, "gm"))].map((m) => m[1]).sort();
     expect(lines("FAIL")).toEqual(["media-ephemeral", "pooler-idle-drop"]);
-    // No Redis and no static files linked from its front page (the skips say so); the rest pass.
-    expect(lines("SKIP")).toEqual(["redis-tls", "static-files", "upstash-limit"]);
+    // No Redis, no static files linked from its front page, no form to post (the skips say so); the rest pass.
+    expect(lines("SKIP")).toEqual(["csrf-origin", "redis-tls", "static-files", "upstash-limit"]);
     expect(lines("PASS")).toHaveLength(9);
     const text = await readFile(xml, "utf8");
     expect(XMLValidator.validate(text)).toBe(true);
     const suite = new XMLParser({ ignoreAttributes: false, isArray: (name) => name === "testcase" }).parse(text).testsuites.testsuite;
-    expect([suite["@_tests"], suite["@_failures"], suite["@_errors"], suite["@_skipped"]]).toEqual(["14", "2", "0", "3"]);
+    expect([suite["@_tests"], suite["@_failures"], suite["@_errors"], suite["@_skipped"]]).toEqual(["15", "2", "0", "4"]);
     const failure = (name: string) => suite.testcase.find((t: { "@_name": string }) => t["@_name"] === name).failure;
     expect(failure("pooler-idle-drop")["@_message"]).toMatch(/^Supabase \(Supavisor\) style: GET \/auth\/health\/ /);
     expect(failure("pooler-idle-drop")["#text"]).toMatch(/CONN_HEALTH_CHECKS/);
@@ -157,7 +157,7 @@ describe("prodlike check", () => {
     expect(result.code, result.stderr.slice(-3000)).toBe(0);
     const report = json(result);
     expect(report.ok).toBe(true);
-    expect(Object.values(statuses(report))).toEqual(Array(14).fill("pass"));
+    expect(Object.values(statuses(report))).toEqual(Array(15).fill("pass"));
     expect(scenario(report, "pooler-idle-drop").summary).toMatch(/^Neon style/);
     expect(scenario(report, "media-ephemeral").summary).toMatch(/MediaCloudinaryStorage/);
   });
