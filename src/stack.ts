@@ -127,6 +127,8 @@ export async function stackAlive(docker: Docker, project: string, pid: number, d
 
 /** The Cloudinary stand-in's network alias: a `*.localhost` name, which browsers resolve to 127.0.0.1 where its port is published. */
 const CLOUDINARY_HOST = "cloudinary.localhost";
+/** The SDK's `cdn_subdomain=True` spreads http URLs over a1–a5.<cname>: names of the stand-in too. */
+const CLOUDINARY_CDN_SUBDOMAINS = ["a1", "a2", "a3", "a4", "a5"];
 
 async function startStack(docker: Docker, description: StackDescription, access: EngineAccess, logger: Logger, options: UpOptions): Promise<RunningStack> {
   const { project, dir, app: appSpec } = description;
@@ -208,7 +210,7 @@ async function startStack(docker: Docker, description: StackDescription, access:
     config,
     image: platformImage,
     access,
-    aliases: [plan.db.host, plan.redis.host, CLOUDINARY_HOST],
+    aliases: [plan.db.host, plan.redis.host, CLOUDINARY_HOST, ...CLOUDINARY_CDN_SUBDOMAINS.map((sub) => `${sub}.${CLOUDINARY_HOST}`)],
     // From a container job the front is reached by name: fixed host ports would only collide between jobs.
     hostPorts: access.kind === "network" ? { https: 0, http: 0 } : { https: description.ports.https, http: description.ports.http },
     logger,

@@ -83,16 +83,18 @@ describe("Cloudinary SDK URLs in the stack (render-neon-upstash-cloudinary)", ()
 
     const all = [...Object.values(probe.urls), ...Object.values(probe.tag_urls).flat()];
     // A private CDN's URLs name no cloud in the path (it is in the host name on Cloudinary).
-    const atStandIn = new RegExp(`^https?://cloudinary\\.localhost:${standInPort}/(modestwear/)?(image/upload|image/fetch|video/upload|raw/upload|iu|images)/`);
+    // cdn_subdomain spreads http URLs over a1–a5.<cname>, names of the stand-in too.
+    const atStandIn = new RegExp(`^https?://(a[1-5]\\.)?cloudinary\\.localhost:${standInPort}/(modestwear/)?(image/upload|image/fetch|video/upload|raw/upload|iu|images)/`);
     for (const url of all) expect(url).toMatch(atStandIn);
     // Both schemes were built (the http ones are what a fresh worker makes).
     expect(all.filter((url) => url.startsWith("http://")).length).toBeGreaterThan(5);
     expect(all.filter((url) => url.startsWith("https://")).length).toBeGreaterThan(5);
+    expect(probe.urls.cdn_subdomain).toMatch(new RegExp(`^http://a[1-5]\\.cloudinary\\.localhost:${standInPort}/`));
     expect(probe.urls.private_cdn).toMatch(new RegExp(`^http://cloudinary\\.localhost:${standInPort}/image/upload/`));
     expect(probe.tag_urls.image_tag).toHaveLength(1);
     expect(probe.tag_urls.video_tag!.length).toBeGreaterThanOrEqual(2);
 
-    const originals = ["build_url", "build_url_secure", "build_url_png", "cloudinary_url", "cloudinary_url_versioned", "upload_url", "upload_secure_url", "storage_url", "fetch", "shortened", "url_suffix", "private_cdn", "cdn_subdomain_secure"];
+    const originals = ["build_url", "build_url_secure", "build_url_png", "cloudinary_url", "cloudinary_url_versioned", "upload_url", "upload_secure_url", "storage_url", "fetch", "shortened", "url_suffix", "private_cdn", "cdn_subdomain_secure", "cdn_subdomain"];
     for (const name of originals) expect(probe.loads[name], name).toMatchObject({ status: 200, sha256: probe.png_sha256 });
     expect(probe.loads.raw).toMatchObject({ status: 200, sha256: probe.raw_sha256 });
     expect(probe.loads.raw_secure).toMatchObject({ status: 200, sha256: probe.raw_sha256 });

@@ -33,6 +33,7 @@ urls = {
     "private_cdn": url(pid, private_cdn=True)[0],
     "private_cdn_secure_fill": url(pid, private_cdn=True, secure=True, **fill)[0],
     "cdn_subdomain_secure": url(pid, cdn_subdomain=True, secure=True)[0],
+    "cdn_subdomain": url(pid, cdn_subdomain=True)[0],
     "upload_url": image["url"],
     "upload_secure_url": image["secure_url"],
     # A remote image, fetched by the stand-in: its own URLs stand in for another site here.
