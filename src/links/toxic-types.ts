@@ -40,7 +40,7 @@ export const TOXIC_TYPES: Readonly<Record<string, ToxicType>> = {
   },
   bandwidth: {
     type: "bandwidth",
-    summary: "limit throughput to rate KB/s",
+    summary: "limit throughput to rate KB/s (0: nothing passes until removed, as Toxiproxy)",
     kinds: ALL,
     attributes: { rate: int(0, 0, 10_000_000, "KB/s") },
     create: (a) => bandwidthToxic(a as { rate: number }),
@@ -102,7 +102,7 @@ export const TOXIC_TYPES: Readonly<Record<string, ToxicType>> = {
   },
   max_connections: {
     type: "max_connections",
-    summary: "reject client connections beyond limit with the pooler's / Upstash's error",
+    summary: "reject client connections beyond limit with the pooler's / Upstash's error (0: every new one)",
     kinds: ["postgres", "redis"],
     attributes: {
       limit: int(100, 0, 1_000_000, "connections"),

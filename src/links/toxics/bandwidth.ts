@@ -1,6 +1,13 @@
 import { forEachChunk, type StreamToxic } from "../toxic.js";
 
-/** Limits throughput to `rate` KB/s (1 KB = 1000 bytes, as Toxiproxy); 0 = unlimited. */
+/** Far longer than any test or session; a timer of Infinity would fire at once. */
+const FOREVER_MS = 2 ** 30;
+
+/**
+ * Limits throughput to `rate` KB/s (1 KB = 1000 bytes, as Toxiproxy). With rate 0 nothing
+ * passes, as in Toxiproxy (its loop then hands on empty slices forever): data waits, without
+ * being dropped, until the toxic is removed.
+ */
 export function bandwidthToxic(attrs: { rate: number }): StreamToxic {
   const bytesPerMs = attrs.rate; // KB/s == bytes/ms
   const slice = Math.max(1, bytesPerMs * 100); // at most 100 ms worth per write
@@ -8,8 +15,9 @@ export function bandwidthToxic(attrs: { rate: number }): StreamToxic {
     pipe: (stub) =>
       forEachChunk(stub, async (chunk) => {
         if (bytesPerMs <= 0) {
+          while (await stub.sleep(FOREVER_MS));
           stub.write(chunk);
-          return true;
+          return false;
         }
         let rest = chunk;
         while (rest.length > 0) {

@@ -145,6 +145,20 @@ describe("stream toxics over real sockets", { timeout: 15_000 }, () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(180);
   });
 
+  it("bandwidth rate=0: nothing passes while the toxic is there, and nothing is lost once it goes (Toxiproxy's meaning)", async () => {
+    const echo = await echoServer();
+    const link = await tcpLink(echo.port, [{ type: "bandwidth", name: "stall", stream: "downstream", attributes: { rate: 0 } }]);
+    const c = client(link.port);
+    c.socket.write("held back");
+    // The bytes went up to the echo, which answers at once; its answer waits at the link.
+    await expect.poll(() => link.connections()[0]?.bytesUp ?? 0).toBe(9);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(c.text()).toBe("");
+    await link.removeToxic("stall");
+    await expect.poll(() => c.text()).toBe("held back");
+    expect(link.connections()).toHaveLength(1);
+  });
+
   it("slicer: the client receives the data in several small reads", async () => {
     const echo = await echoServer();
     const link = await tcpLink(echo.port, [{ type: "slicer", attributes: { average_size: 10, delay: 5000 } }]);
