@@ -11,6 +11,7 @@ import type { Docker } from "./docker.js";
 import { containerName, LABEL_IMAGE_INPUTS } from "./labels.js";
 import { withProgress } from "./progress.js";
 import { runOneOff } from "./one-off.js";
+import { raisedAt } from "../watch/failure-location.js";
 
 export const APP_SOURCE_DIR = "/opt/render/project/src";
 export const PIP_CACHE_VOLUME = "prodlike-pip-cache";
@@ -168,7 +169,8 @@ export function explainBuildFailure(options: Pick<AppBuildOptions, "buildCommand
   else if (/: command not found/.test(output)) fix = `a command was not found: ${/[^\n]*: command not found/.exec(output)?.[0]}. Install it in the build (requirements.txt) or fix the build command.`;
   else if (/could not connect to server|Connection refused|OperationalError/.test(output)) fix = "the build could not use the database: the build command runs with DATABASE_URL set to the stack's pooler; check the settings read it.";
   else fix = "Read the lines above, fix the cause and run up again.";
-  return `${head}\nLast lines of the build:\n${tailLines(output, 20)}\n${fix}`;
+  const where = raisedAt(output, APP_SOURCE_DIR);
+  return `${head}\nLast lines of the build:\n${tailLines(output, 20)}\n${where ? `${where}.\n` : ""}${fix}`;
 }
 
 /** The files a Render checkout would have: git's view when it is a repository, else a walk. */

@@ -7,10 +7,12 @@ import type { PlanLimits } from "../config/types.js";
 import { containerAddress, createContainer, followLogs, waitReady } from "../engine/containers.js";
 import type { Docker } from "../engine/docker.js";
 import { execCapture } from "../engine/exec.js";
+import { runOneOff } from "../engine/one-off.js";
 import { containerName, LABEL_RESTARTS, networkName } from "../engine/labels.js";
 import { REMOVE_LISTED } from "../engine/put-files.js";
 import { APP_CA_FILE, APP_SOURCE_DIR } from "../engine/app-build.js";
 import { APP_PORT } from "./app-env.js";
+import { raisedAt } from "../watch/failure-location.js";
 
 export interface AppInstanceOptions {
   readonly project: string;
@@ -363,8 +365,40 @@ export class AppInstance {
       return { container, target: target! };
     } catch (err) {
       await container.remove({ force: true }).catch(() => {});
-      throw err;
+      throw await this.#withSettingsLocation(err, name);
     }
+  }
+
+  /**
+   * gunicorn may print only "Error: <message>" when the app cannot be imported: without a
+   * traceback the file and line are lost. For such a boot failure, `manage.py check` in a
+   * one-off container of the same image and env imports the settings again and prints the
+   * traceback, from which the app's own file and line are taken.
+   */
+  async #withSettingsLocation(err: unknown, name: string): Promise<unknown> {
+    if (!(err instanceof Error) || !/ exited \(code /.test(err.message) || raisedAt(err.message, APP_SOURCE_DIR)) return err;
+    try {
+      const { exitCode, output, container } = await runOneOff(
+        this.#docker,
+        {
+          project: this.#options.project,
+          service: "app-check",
+          name: `${name}-check`,
+          image: this.#options.image,
+          labels: this.#options.labels,
+          env: { ...this.#options.env, ...this.#options.perInstance() },
+          cmd: ["bash", "-c", `${TRUST_PREFIX} test -f manage.py && exec python manage.py check`],
+          workingDir: APP_SOURCE_DIR,
+        },
+        this.#log.child({ diagnosis: "manage.py check" }),
+      );
+      await container.remove({ force: true }).catch((removeErr: unknown) => this.#log.debug({ err: removeErr }, "could not remove the check container"));
+      const where = exitCode === 0 ? undefined : raisedAt(output, APP_SOURCE_DIR);
+      if (where) err.message += `\n${where} (from \`python manage.py check\` with the same image and env).`;
+    } catch (checkErr) {
+      this.#log.debug({ err: checkErr }, "could not run manage.py check to locate the failure");
+    }
+    return err;
   }
 
   #record(containerId: string, line: string): void {
@@ -511,6 +545,13 @@ export class AppInstance {
 }
 
 export function bootHint(logs: string, command: string, source: string): string | undefined {
+  const hint = specificBootHint(logs, command, source);
+  const where = raisedAt(logs, APP_SOURCE_DIR);
+  if (!where) return hint;
+  return hint ? `${where}\n${hint}` : `${where}: fix it there and run up again.`;
+}
+
+function specificBootHint(logs: string, command: string, source: string): string | undefined {
   const program = command.trim().split(/\s+/)[0] ?? command;
   if (new RegExp(`${escape(program)}: (command )?not found`).test(logs)) {
     return `"${program}" is not installed in the app (start command from ${source}). Add ${program} to requirements.txt and run up again.`;

@@ -30,6 +30,14 @@ export function locateTraceback(output: string, appDir: string): FailureLocation
   return null;
 }
 
+/** `config/settings.py:14 raised KeyError: 'SECRET_KEY'`: the app's own frame of a traceback in `output`. */
+export function raisedAt(output: string, appDir: string): string | undefined {
+  const location = locateTraceback(output, appDir);
+  if (!location) return undefined;
+  const at = location.line === null ? location.file : `${location.file}:${location.line}`;
+  return location.message ? `${at} raised ${location.message}` : `the traceback ends in ${at}`;
+}
+
 /**
  * A failed `migrate` names the migration it was applying ("Applying blog.0002_post... ") even
  * when no frame of the traceback is in the project (operations run in Django's code).

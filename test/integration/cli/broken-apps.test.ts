@@ -57,6 +57,16 @@ describe("prodlike up on broken apps", () => {
     expect(stderr).toContain("boot failed: settings missing PRODLIKE_TEST");
   });
 
+  it("names the settings file and line that raised at import", async () => {
+    const copy = await fixture();
+    const settings = join(copy.dir, "config", "settings.py");
+    const text = await readFile(settings, "utf8");
+    await writeFile(settings, `${text.trimEnd()}\nraise RuntimeError("settings exploded on purpose")\n`);
+    const line = text.trimEnd().split("\n").length + 1;
+    const stderr = await upFails(copy.dir, copy.project);
+    expect(stderr, stderr.slice(-4000)).toContain(`config/settings.py:${line} raised RuntimeError: settings exploded on purpose`);
+  });
+
   it("names file, field and fix for a bad render.yaml, before touching Docker", async () => {
     const copy = await fixture();
     await writeFile(join(copy.dir, "render.yaml"), "services:\n  - type: web\n    name: broken\n    runtime: python\n    startComand: gunicorn config.wsgi\n");

@@ -29,6 +29,25 @@ describe("bootHint", () => {
     expect(bootHint("ModuleNotFoundError: No module named 'whitenoise'", "gunicorn x.wsgi", "Procfile web")).toContain('cannot import "whitenoise"');
   });
 
+  it("names the settings file and line a traceback raised from, as gunicorn prints it when the settings fail to import", () => {
+    const logs = [
+      "[2026-11-29 22:00:00 +0000] [7] [ERROR] Exception in worker process",
+      "Traceback (most recent call last):",
+      '  File "/opt/render/project/src/.venv/lib/python3.11/site-packages/gunicorn/arbiter.py", line 608, in spawn_worker',
+      "    worker.init_process()",
+      '  File "/opt/render/project/src/config/wsgi.py", line 16, in <module>',
+      "    application = get_wsgi_application()",
+      '  File "/usr/lib/python3/dist-packages/django/conf/__init__.py", line 76, in _setup',
+      '  File "/opt/render/project/src/config/settings.py", line 23, in <module>',
+      '    SECRET_KEY = os.environ["DJANGO_SECRET"]',
+      '  File "<frozen os>", line 679, in __getitem__',
+      "KeyError: 'DJANGO_SECRET'",
+    ].join("\n");
+    expect(bootHint(logs, "gunicorn config.wsgi", "Procfile web")).toBe("config/settings.py:23 raised KeyError: 'DJANGO_SECRET': fix it there and run up again.");
+    const build = explainBuildFailure({ buildCommand: "./build.sh", buildCommandSource: "render.yaml" }, 1, logs);
+    expect(build).toContain("config/settings.py:23 raised KeyError: 'DJANGO_SECRET'.");
+  });
+
   it("says nothing when it does not know", () => {
     expect(bootHint("some other failure", "gunicorn x.wsgi", "Procfile web")).toBeUndefined();
   });
