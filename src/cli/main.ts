@@ -49,11 +49,14 @@ Start here:
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  // `prodlike env | head -1`: a closed pipe ends the output, not the process with a stack trace.
-  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
-    throw err;
-  });
+  // `prodlike env | head -1`, or `prodlike up | tee log` and Ctrl-C (tee dies with the terminal's
+  // process group): a closed pipe ends that output, never the command. `up` still tears its stack
+  // down and exits as it would have; nothing more is written to the closed stream.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE") throw err;
+    });
+  }
   const program = createProgram();
   try {
     await program.parseAsync([...argv]);

@@ -3,6 +3,8 @@ import { isProdlikeError } from "../errors.js";
 
 /** Command output (not logs) goes to stdout. */
 export function print(text = ""): void {
+  // Its reader went away (EPIPE, see main.ts): the output has nowhere to go.
+  if (process.stdout.destroyed) return;
   process.stdout.write(`${text}\n`);
 }
 

@@ -61,8 +61,12 @@ async function foreground(dir: string, flags: UpFlags, globals: GlobalOptions): 
   let stopRequested: (() => void) | undefined;
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
   let signals = 0;
+  // Ended by Ctrl-C (or `kill`): exit 128 + the signal's number once the stack is down, as a shell
+  // reports a command that a signal ended and as `docker compose up` exits on Ctrl-C.
+  let interrupted = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
+    interrupted ||= signal === "SIGTERM" ? 143 : 130;
     if (signals > 1) {
       process.stderr.write("\nforced exit: containers may be left; `prodlike down` removes them\n");
       process.exit(130);
@@ -90,7 +94,7 @@ async function foreground(dir: string, flags: UpFlags, globals: GlobalOptions): 
       // Interrupted while starting: let `up` finish or fail, then tear down what it made.
       stack = await starting.catch(() => undefined);
       await stack?.down();
-      return 130;
+      return interrupted;
     }
     stack = first.stack;
     summary(stack);
@@ -98,7 +102,7 @@ async function foreground(dir: string, flags: UpFlags, globals: GlobalOptions): 
     const keepAlive = setInterval(() => {}, 3_600_000);
     await stopped.finally(() => clearInterval(keepAlive));
     await stack.down();
-    return 0;
+    return interrupted;
   } catch (err) {
     return reportError(err, logger);
   } finally {
