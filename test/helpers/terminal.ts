@@ -51,6 +51,12 @@ export class Terminal {
     }
   }
 
+  /** The terminal's session: the pane's first process leads it, so its pid is the session id. */
+  async sessionId(): Promise<number> {
+    const { stdout } = await this.#tmux("display-message", "-p", "-t", "main", "#{pane_pid}");
+    return Number(stdout.trim());
+  }
+
   /** Press Ctrl-C. */
   async ctrlC(): Promise<void> {
     await this.#tmux("send-keys", "-t", "main", "C-c");
