@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import type { GlobalOptions } from "./context.js";
 import { registerChaos } from "./chaos.js";
@@ -21,6 +22,7 @@ export function createProgram(): Command {
     )
     .addOption(new Option("--log-format <format>", "pretty (default on a terminal) | json").choices(["pretty", "json"]))
     .option("--log-level <level>", "trace | debug | info | warn | error", "info")
+    .version(packageVersion(), "-V, --version", "print prodlike's version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .addHelpText(
@@ -46,6 +48,12 @@ Start here:
   registerImages(program, globals);
   registerDoctor(program, globals);
   return program;
+}
+
+/** The version in prodlike's package.json (two levels up from src/cli/ and from dist/cli/). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return manifest.version;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

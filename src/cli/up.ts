@@ -1,8 +1,11 @@
+import { stat } from "node:fs/promises";
 import type { Command } from "commander";
 import type { StackOverrides } from "../config/resolve.js";
-import { ProdlikeError } from "../errors.js";
-import { up, type RunningStack } from "../stack.js";
-import { addProfileOptions, makeLogger, profileOverrides, type GlobalOptions, type ProfileFlags } from "./context.js";
+import { connectEngine } from "../engine/docker.js";
+import { isProdlikeError, ProdlikeError } from "../errors.js";
+import { stackAlive, up, type RunningStack } from "../stack.js";
+import { isAlive, writeState } from "../state.js";
+import { addProfileOptions, locate, makeLogger, profileOverrides, type GlobalOptions, type ProfileFlags } from "./context.js";
 import { print, reportError } from "./output.js";
 
 interface UpFlags extends ProfileFlags {
@@ -37,6 +40,40 @@ REDIS_URL and Render's RENDER_* variables, as in production.`,
     .action(async (dir: string, flags: UpFlags) => {
       process.exitCode = flags.detach ? await detach(dir, flags, globals()) : await foreground(dir, flags, globals());
     });
+}
+
+/**
+ * Keep why `up` failed where `prodlike status` reads it. `up` records the failures of a start
+ * under way itself; this records those before it (a bad render.yaml or prodlike.yaml, no
+ * engine), but never over the state of a stack that runs (`up` twice).
+ */
+async function recordFailure(dir: string, err: unknown): Promise<void> {
+  if (isProdlikeError(err) && err.code === "STACK_RUNNING") return;
+  const where = await locate(dir);
+  // No such folder: nothing to record it in (and no folder to make).
+  const folder = await stat(where.dir).catch((statErr: NodeJS.ErrnoException) => {
+    if (statErr.code === "ENOENT" || statErr.code === "ENOTDIR") return null;
+    throw statErr;
+  });
+  if (!folder?.isDirectory()) return;
+  const previous = where.state;
+  if (previous && previous.status !== "failed" && previous.pid !== process.pid) {
+    const docker = await connectEngine().catch((engineErr: unknown) => {
+      if (isProdlikeError(engineErr) && engineErr.code === "ENGINE_UNAVAILABLE") return null;
+      throw engineErr;
+    });
+    // Without an engine no detached stack runs; a foreground one is known by its pid.
+    const alive = docker ? await stackAlive(docker, previous.project, previous.pid, previous.detached) : !previous.detached && isAlive(previous.pid);
+    if (alive) return;
+  }
+  await writeState(where.dir, {
+    project: where.project,
+    dir: where.dir,
+    pid: process.pid,
+    status: "failed",
+    startedAt: new Date().toISOString(),
+    error: err instanceof Error ? err.message : String(err),
+  });
 }
 
 function parsePort(value: string): string {
@@ -104,6 +141,7 @@ async function foreground(dir: string, flags: UpFlags, globals: GlobalOptions): 
     await stack.down();
     return interrupted;
   } catch (err) {
+    await recordFailure(dir, err).catch((recordErr: unknown) => logger.debug({ err: recordErr }, "could not record the failure for `prodlike status`"));
     return reportError(err, logger);
   } finally {
     process.off("SIGINT", onSignal);
@@ -145,6 +183,7 @@ async function detach(dir: string, flags: UpFlags, globals: GlobalOptions): Prom
     if (flags.watch !== false) process.stderr.write("detached: files are not watched (run `prodlike up` in the foreground to reload on save)\n");
     return 0;
   } catch (err) {
+    await recordFailure(dir, err).catch((recordErr: unknown) => logger.debug({ err: recordErr }, "could not record the failure for `prodlike status`"));
     return reportError(err, logger);
   }
 }
