@@ -1,10 +1,11 @@
 import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { Command } from "commander";
 import type { StackOverrides } from "../config/resolve.js";
 import { connectEngine } from "../engine/docker.js";
 import { isProdlikeError, ProdlikeError } from "../errors.js";
 import { stackAlive, up, type RunningStack } from "../stack.js";
-import { isAlive, writeState } from "../state.js";
+import { isAlive, stateDir, writeState } from "../state.js";
 import { addProfileOptions, locate, makeLogger, profileOverrides, type GlobalOptions, type ProfileFlags } from "./context.js";
 import { print, reportError } from "./output.js";
 
@@ -50,12 +51,17 @@ REDIS_URL and Render's RENDER_* variables, as in production.`,
 async function recordFailure(dir: string, err: unknown): Promise<void> {
   if (isProdlikeError(err) && err.code === "STACK_RUNNING") return;
   const where = await locate(dir);
-  // No such folder: nothing to record it in (and no folder to make).
-  const folder = await stat(where.dir).catch((statErr: NodeJS.ErrnoException) => {
-    if (statErr.code === "ENOENT" || statErr.code === "ENOTDIR") return null;
-    throw statErr;
-  });
-  if (!folder?.isDirectory()) return;
+  // Only in a Django project or a folder prodlike already keeps state in: `up` in a wrong folder
+  // (or one that does not exist) must not leave a .prodlike/ there.
+  const present = (path: string) =>
+    stat(path).then(
+      () => true,
+      (statErr: NodeJS.ErrnoException) => {
+        if (statErr.code === "ENOENT" || statErr.code === "ENOTDIR") return false;
+        throw statErr;
+      },
+    );
+  if (!(await present(join(where.dir, "manage.py"))) && !(await present(stateDir(where.dir)))) return;
   const previous = where.state;
   if (previous && previous.status !== "failed" && previous.pid !== process.pid) {
     const docker = await connectEngine().catch((engineErr: unknown) => {

@@ -36,6 +36,7 @@ describe("Ctrl-C on prodlike up in a terminal", () => {
     const screen = await terminal.screen();
     expect(code, screen.slice(-3000)).toBe(130);
     expect(screen).not.toContain("forced exit");
+    expect(screen).not.toMatch(/NodeVersionSupportWarning|\(node:\d+\) Warning/);
     expect(await leftovers(copy.project)).toMatchObject({ containers: 0, networks: 0 });
   });
 

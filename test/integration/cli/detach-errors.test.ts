@@ -1,7 +1,8 @@
-import { appendFile, readFile, stat, writeFile } from "node:fs/promises";
+import { appendFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { copyFixture, downFixture, leftovers, runCli, upFixture, type FixtureStack } from "../../helpers/cli.js";
+import { projectDir } from "../../helpers/project-dir.js";
 
 /**
  * `up -d` on a broken project says why on the terminal, as the foreground `up` does, exits 1 and
@@ -55,6 +56,15 @@ describe("prodlike up -d on broken projects, then status", () => {
     const copy = await fixture();
     await appendFile(join(copy.dir, "requirements.txt"), "django-does-not-exist-prodlike==9.9.9\n");
     await detachFails(copy, "the build command `pip install -r requirements.txt`");
+  });
+
+  it("records nothing in a folder that is not a Django project", async () => {
+    const folder = await projectDir({ "notes.txt": "not a project\n" });
+    cleanups.push(() => folder.dispose());
+    const result = await runCli(["up", "-d", folder.dir]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`error: no requirements.txt in ${folder.dir}`);
+    expect(await readdir(folder.dir)).toEqual(["notes.txt"]);
   });
 
   describe("while a stack of the folder runs", () => {
