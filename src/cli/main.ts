@@ -11,7 +11,7 @@ import { registerExec } from "./exec.js";
 import { registerImages } from "./images.js";
 import { registerLogs } from "./logs.js";
 import { registerPrune } from "./prune.js";
-import { reportError } from "./output.js";
+import { outputClosed, reportError } from "./output.js";
 import { registerStatus } from "./status.js";
 import { registerUp } from "./up.js";
 
@@ -57,12 +57,13 @@ function packageVersion(): string {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  // `prodlike env | head -1`, or `prodlike up | tee log` and Ctrl-C (tee dies with the terminal's
-  // process group): a closed pipe ends that output, never the command. `up` still tears its stack
-  // down and exits as it would have; nothing more is written to the closed stream.
+  // `prodlike env | head -1`: a closed pipe ends the command, with no stack trace. Except where
+  // the command must finish (`prodlike up | tee log` and Ctrl-C: tee dies with the terminal's
+  // process group, and `up` still tears its stack down and exits as it would have).
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (err: NodeJS.ErrnoException) => {
       if (err.code !== "EPIPE") throw err;
+      outputClosed();
     });
   }
   const program = createProgram();

@@ -7,7 +7,7 @@ import { isProdlikeError, ProdlikeError } from "../errors.js";
 import { stackAlive, up, type RunningStack } from "../stack.js";
 import { isAlive, stateDir, writeState } from "../state.js";
 import { addProfileOptions, locate, makeLogger, profileOverrides, type GlobalOptions, type ProfileFlags } from "./context.js";
-import { print, reportError } from "./output.js";
+import { outliveClosedOutput, print, reportError } from "./output.js";
 
 interface UpFlags extends ProfileFlags {
   detach?: boolean;
@@ -100,6 +100,8 @@ function overridesFrom(flags: UpFlags): StackOverrides {
 
 async function foreground(dir: string, flags: UpFlags, globals: GlobalOptions): Promise<number> {
   const logger = makeLogger(globals);
+  // The stack goes down on Ctrl-C even when the reader of this output died with the same ^C.
+  outliveClosedOutput();
   let stack: RunningStack | undefined;
   let stopRequested: (() => void) | undefined;
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
