@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -17,8 +17,10 @@ const run = promisify(execFile);
  * exit status, `${PIPESTATUS[0]}`, in a file.
  */
 export class Terminal {
-  readonly socket = `prodlike-test-${process.pid}-${randomBytes(4).toString("hex")}`;
-  readonly #exitFile = join(tmpdir(), `${this.socket}.exit`);
+  readonly #name = `prodlike-terminal-${process.pid}-${randomBytes(4).toString("hex")}`;
+  /** This terminal's own tmux server socket, removed with it. */
+  readonly #socket = join(tmpdir(), `${this.#name}.sock`);
+  readonly #exitFile = join(tmpdir(), `${this.#name}.exit`);
 
   private constructor() {}
 
@@ -82,11 +84,12 @@ export class Terminal {
       // Already gone: the server exits by itself when its last session ends.
       if (!/no server running|error connecting/.test(err.stderr ?? "")) throw err;
     });
-    await run("rm", ["-f", this.#exitFile]);
+    await rm(this.#exitFile, { force: true });
+    await rm(this.#socket, { force: true });
   }
 
   #tmux(...args: string[]) {
-    return run("tmux", ["-L", this.socket, ...args]);
+    return run("tmux", ["-S", this.#socket, ...args]);
   }
 }
 
