@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/engine.sh
-[ -d node_modules ] || npm install --no-audit --no-fund
+[ -d node_modules ] || npm ci --no-audit --no-fund
 npm run build --silent
 exec node bin/prodlike.js up "${1:-fixtures/render-supabase}" "${@:2}"

@@ -28,10 +28,16 @@ if [ "$need_install" = 1 ]; then
   apt-get install -y -qq --no-install-recommends docker.io debootstrap iptables ca-certificates >/dev/null
 fi
 
+# The engine's log; PRODLIKE_DOCKERD_LOG moves it (the tests' fake dockerd must not write over the real one's).
+dockerd_log="${PRODLIKE_DOCKERD_LOG:-/var/log/dockerd.log}"
 if ! engine_up; then
-  log "starting dockerd"
-  mkdir -p /var/log
-  nohup dockerd >/var/log/dockerd.log 2>&1 &
+  log "starting dockerd (its log: $dockerd_log)"
+  mkdir -p "$(dirname "$dockerd_log")"
+  # In a session of its own, away from this terminal: Ctrl-C on whatever runs next in it (`npm run
+  # demo`'s `prodlike up`) goes to the terminal's whole process group, and dockerd (Go) takes SIGINT
+  # back even where the shell ignored it for a background job: it would stop, and leave the stack's
+  # containers behind. A hangup of the terminal does not reach it either.
+  setsid -f dockerd >"$dockerd_log" 2>&1 </dev/null
   for _ in $(seq 1 60); do
     engine_up && break
     sleep 0.5
@@ -39,8 +45,8 @@ if ! engine_up; then
 fi
 
 if ! engine_up; then
-  log "dockerd did not come up; last lines of /var/log/dockerd.log:"
-  tail -n 30 /var/log/dockerd.log >&2 || true
+  log "dockerd did not come up; last lines of $dockerd_log:"
+  tail -n 30 "$dockerd_log" >&2 || true
   exit 1
 fi
 log "engine running: $(docker version --format '{{.Server.Version}}')"

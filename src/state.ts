@@ -74,8 +74,9 @@ export async function readState(dir: string): Promise<StackState | null> {
   }
 }
 
+/** Mode 600: the host env holds the database and Redis passwords, a failure's reason may quote them. */
 export async function writeState(dir: string, state: StackState): Promise<void> {
-  await writeJson(join(stateDir(dir), "state.json"), state, 0o644);
+  await writeJson(join(stateDir(dir), "state.json"), state, 0o600);
 }
 
 export async function clearState(dir: string): Promise<void> {

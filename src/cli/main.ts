@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import type { GlobalOptions } from "./context.js";
 import { registerChaos } from "./chaos.js";
@@ -10,7 +11,7 @@ import { registerExec } from "./exec.js";
 import { registerImages } from "./images.js";
 import { registerLogs } from "./logs.js";
 import { registerPrune } from "./prune.js";
-import { reportError } from "./output.js";
+import { outputClosed, reportError } from "./output.js";
 import { registerStatus } from "./status.js";
 import { registerUp } from "./up.js";
 
@@ -21,6 +22,7 @@ export function createProgram(): Command {
     )
     .addOption(new Option("--log-format <format>", "pretty (default on a terminal) | json").choices(["pretty", "json"]))
     .option("--log-level <level>", "trace | debug | info | warn | error", "info")
+    .version(packageVersion(), "-V, --version", "print prodlike's version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .addHelpText(
@@ -48,12 +50,22 @@ Start here:
   return program;
 }
 
+/** The version in prodlike's package.json (two levels up from src/cli/ and from dist/cli/). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return manifest.version;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
-  // `prodlike env | head -1`: a closed pipe ends the output, not the process with a stack trace.
-  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
-    throw err;
-  });
+  // `prodlike env | head -1`: a closed pipe ends the command, with no stack trace. Except where
+  // the command must finish (`prodlike up | tee log` and Ctrl-C: tee dies with the terminal's
+  // process group, and `up` still tears its stack down and exits as it would have).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE") throw err;
+      outputClosed();
+    });
+  }
   const program = createProgram();
   try {
     await program.parseAsync([...argv]);

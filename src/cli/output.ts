@@ -1,8 +1,28 @@
 import type { Logger } from "pino";
 import { isProdlikeError } from "../errors.js";
 
+let closedOutputEndsCommand = true;
+
+/**
+ * For a command that must finish its work even when the reader of its output is gone: the
+ * foreground `up`, whose `| tee` dies with Ctrl-C while the stack still has to be torn down.
+ */
+export function outliveClosedOutput(): void {
+  closedOutputEndsCommand = false;
+}
+
+/**
+ * stdout or stderr got EPIPE (`prodlike logs -f | head -1`): the command ends there, quietly, or
+ * (see outliveClosedOutput) goes on with nothing more written to the closed stream.
+ */
+export function outputClosed(): void {
+  if (closedOutputEndsCommand) process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+}
+
 /** Command output (not logs) goes to stdout. */
 export function print(text = ""): void {
+  // Its reader went away (EPIPE, see main.ts): the output has nowhere to go.
+  if (process.stdout.destroyed) return;
   process.stdout.write(`${text}\n`);
 }
 

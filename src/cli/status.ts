@@ -25,8 +25,10 @@ export function registerStatus(program: Command, _globals: () => GlobalOptions):
       const docker = await connectEngine();
       const services = await stackServices(docker, where.project);
       const state = where.state;
-      const owner = state && (await stackAlive(docker, state.project, state.pid, state.detached)) ? state : null;
-      const status = owner?.status ?? (services.length > 0 ? "orphaned" : "stopped");
+      const owner = state && state.status !== "failed" && (await stackAlive(docker, state.project, state.pid, state.detached)) ? state : null;
+      // The last `up` failed and left nothing: say why, not just "stopped".
+      const failure = !owner && services.length === 0 && state?.status === "failed" ? (state.error ?? "no reason recorded") : null;
+      const status = owner?.status ?? (services.length > 0 ? "orphaned" : failure !== null ? "failed" : "stopped");
       const links = owner
         ? ((await callControl(dir, "GET", "/links").catch(() => null)) as { links: LinkView[] } | null)?.links ?? null
         : null;
@@ -34,6 +36,7 @@ export function registerStatus(program: Command, _globals: () => GlobalOptions):
         project: where.project,
         dir: where.dir,
         status,
+        error: failure,
         pid: owner && !owner.detached ? owner.pid : null,
         detached: owner?.detached ?? false,
         urls: owner?.urls ?? null,
@@ -47,6 +50,7 @@ export function registerStatus(program: Command, _globals: () => GlobalOptions):
       }
       print(`${where.project}  ${status}${owner ? (owner.detached ? " (detached)" : ` (pid ${owner.pid})`) : ""}  ${where.dir}`);
       if (owner?.urls) print(`app: ${owner.urls.app}   http: ${owner.urls.http}`);
+      if (failure !== null) print(`failed: ${failure}`);
       if (status === "orphaned") print("its owning process is gone: `prodlike down` removes what is left");
       if (services.length > 0) {
         print("");

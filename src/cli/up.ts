@@ -1,9 +1,13 @@
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { Command } from "commander";
 import type { StackOverrides } from "../config/resolve.js";
-import { ProdlikeError } from "../errors.js";
-import { up, type RunningStack } from "../stack.js";
-import { addProfileOptions, makeLogger, profileOverrides, type GlobalOptions, type ProfileFlags } from "./context.js";
-import { print, reportError } from "./output.js";
+import { connectEngine } from "../engine/docker.js";
+import { isProdlikeError, ProdlikeError } from "../errors.js";
+import { stackAlive, up, type RunningStack } from "../stack.js";
+import { isAlive, stateDir, writeState } from "../state.js";
+import { addProfileOptions, locate, makeLogger, profileOverrides, type GlobalOptions, type ProfileFlags } from "./context.js";
+import { outliveClosedOutput, print, reportError } from "./output.js";
 import { logFormatFor, tailPlatform } from "./stack-logs.js";
 
 interface UpFlags extends ProfileFlags {
@@ -40,6 +44,45 @@ REDIS_URL and Render's RENDER_* variables, as in production.`,
     });
 }
 
+/**
+ * Keep why `up` failed where `prodlike status` reads it. `up` records the failures of a start
+ * under way itself; this records those before it (a bad render.yaml or prodlike.yaml, no
+ * engine), but never over the state of a stack that runs (`up` twice).
+ */
+async function recordFailure(dir: string, err: unknown): Promise<void> {
+  if (isProdlikeError(err) && err.code === "STACK_RUNNING") return;
+  const where = await locate(dir);
+  // Only in a Django project or a folder prodlike already keeps state in: `up` in a wrong folder
+  // (or one that does not exist) must not leave a .prodlike/ there.
+  const present = (path: string) =>
+    stat(path).then(
+      () => true,
+      (statErr: NodeJS.ErrnoException) => {
+        if (statErr.code === "ENOENT" || statErr.code === "ENOTDIR") return false;
+        throw statErr;
+      },
+    );
+  if (!(await present(join(where.dir, "manage.py"))) && !(await present(stateDir(where.dir)))) return;
+  const previous = where.state;
+  if (previous && previous.status !== "failed" && previous.pid !== process.pid) {
+    const docker = await connectEngine().catch((engineErr: unknown) => {
+      if (isProdlikeError(engineErr) && engineErr.code === "ENGINE_UNAVAILABLE") return null;
+      throw engineErr;
+    });
+    // Without an engine no detached stack runs; a foreground one is known by its pid.
+    const alive = docker ? await stackAlive(docker, previous.project, previous.pid, previous.detached) : !previous.detached && isAlive(previous.pid);
+    if (alive) return;
+  }
+  await writeState(where.dir, {
+    project: where.project,
+    dir: where.dir,
+    pid: process.pid,
+    status: "failed",
+    startedAt: new Date().toISOString(),
+    error: err instanceof Error ? err.message : String(err),
+  });
+}
+
 function parsePort(value: string): string {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -58,12 +101,18 @@ function overridesFrom(flags: UpFlags): StackOverrides {
 
 async function foreground(dir: string, flags: UpFlags, globals: GlobalOptions): Promise<number> {
   const logger = makeLogger(globals);
+  // The stack goes down on Ctrl-C even when the reader of this output died with the same ^C.
+  outliveClosedOutput();
   let stack: RunningStack | undefined;
   let stopRequested: (() => void) | undefined;
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
   let signals = 0;
+  // Ended by Ctrl-C (or `kill`): exit 128 + the signal's number once the stack is down, as a shell
+  // reports a command that a signal ended and as `docker compose up` exits on Ctrl-C.
+  let interrupted = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
+    interrupted ||= signal === "SIGTERM" ? 143 : 130;
     if (signals > 1) {
       process.stderr.write("\nforced exit: containers may be left; `prodlike down` removes them\n");
       process.exit(130);
@@ -91,7 +140,7 @@ async function foreground(dir: string, flags: UpFlags, globals: GlobalOptions): 
       // Interrupted while starting: let `up` finish or fail, then tear down what it made.
       stack = await starting.catch(() => undefined);
       await stack?.down();
-      return 130;
+      return interrupted;
     }
     stack = first.stack;
     summary(stack);
@@ -103,8 +152,9 @@ async function foreground(dir: string, flags: UpFlags, globals: GlobalOptions): 
     const keepAlive = setInterval(() => {}, 3_600_000);
     await stopped.finally(() => (clearInterval(keepAlive), stopTail()));
     await stack.down();
-    return 0;
+    return interrupted;
   } catch (err) {
+    await recordFailure(dir, err).catch((recordErr: unknown) => logger.debug({ err: recordErr }, "could not record the failure for `prodlike status`"));
     return reportError(err, logger);
   } finally {
     process.off("SIGINT", onSignal);
@@ -146,6 +196,7 @@ async function detach(dir: string, flags: UpFlags, globals: GlobalOptions): Prom
     if (flags.watch !== false) process.stderr.write("detached: files are not watched (run `prodlike up` in the foreground to reload on save)\n");
     return 0;
   } catch (err) {
+    await recordFailure(dir, err).catch((recordErr: unknown) => logger.debug({ err: recordErr }, "could not record the failure for `prodlike status`"));
     return reportError(err, logger);
   }
 }

@@ -44,7 +44,7 @@ export class ObjectStore {
   readonly #buckets = new Map<string, Promise<void>>();
 
   constructor(options: S3Options) {
-    this.#client = new S3Client({
+    this.#client = withoutNodeVersionWarning(() => new S3Client({
       endpoint: options.endpoint,
       region: options.region ?? "us-east-1",
       forcePathStyle: true,
@@ -52,7 +52,7 @@ export class ObjectStore {
       // The SDK's default checksum headers are fine for MinIO, but not needed for local traffic
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
-    });
+    }));
   }
 
   ensureBucket(bucket: string): Promise<void> {
@@ -165,6 +165,24 @@ export class ObjectStore {
 
   destroy(): void {
     this.#client.destroy();
+  }
+}
+
+const NODE_WARNING_SWITCH = "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED";
+
+/**
+ * Make an SDK client without its warning that future SDK versions need Node 22 (printed on every
+ * run on Node 20): this SDK's version is pinned by prodlike's lock, so nobody using prodlike can act
+ * on it. The SDK's own switch is set only while the client is made; the process's env is left as it was.
+ */
+function withoutNodeVersionWarning<T>(make: () => T): T {
+  const before = process.env[NODE_WARNING_SWITCH];
+  process.env[NODE_WARNING_SWITCH] = "true";
+  try {
+    return make();
+  } finally {
+    if (before === undefined) delete process.env[NODE_WARNING_SWITCH];
+    else process.env[NODE_WARNING_SWITCH] = before;
   }
 }
 
