@@ -58,8 +58,9 @@ describe("prodlike up in the foreground: what the terminal shows", () => {
     logs.interrupt();
     expect(await logs.exited).toBe(0);
 
+    // Ctrl-C ends a foreground up with 130 once the stack is down, as docker compose does.
     term.interrupt();
-    expect(await term.exited).toBe(0);
+    expect(await term.exited).toBe(130);
 
     const lines = screen().split("\n");
     const junkLine = (await readFile(join(fixture.dir, ".env"), "utf8")).split("\n").indexOf("this is not a setting") + 1;
@@ -88,7 +89,7 @@ describe("prodlike up in the foreground: what the terminal shows", () => {
     const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
     await expect.poll(() => stderr.includes("Booting worker with pid") || (child.exitCode !== null ? stderr.slice(-2000) : false), { timeout: UP_TIMEOUT_MS, interval: 500 }).toBe(true);
     child.kill("SIGINT");
-    expect(await exited).toBe(0);
+    expect(await exited).toBe(130);
 
     const records = stderr.split("\n").filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records.find((r) => String(r.msg).includes("Booting worker with pid"))).toMatchObject({ level: 30, service: "app" });
