@@ -25,7 +25,7 @@ import { runPreDeploy, startServices } from "./services/backing-services.js";
 import { SERVICES } from "./services/definitions.js";
 import { planLinks, redisUrl } from "./services/link-plan.js";
 import { startWatch, type DeployHooks } from "./stack-watch.js";
-import { isAlive, loadSecrets, readState, writeControl, writeState } from "./state.js";
+import { isAlive, loadSecrets, readState, saveSecrets, writeControl, writeState } from "./state.js";
 import { loadOrCreateCa } from "./tls/ca.js";
 import type { WatchSession } from "./watch/index.js";
 import { RunningStack, type HostEnv } from "./running-stack.js";
@@ -138,7 +138,7 @@ async function startStack(docker: Docker, description: StackDescription, access:
   const [images, platformImage, secrets, ca] = await Promise.all([
     ensureImages(docker, logger),
     ensurePlatformImage(docker, logger),
-    loadSecrets(dir, [...generatedKeys, "SECRET_KEY"]),
+    loadSecrets(dir, [...generatedKeys, "SECRET_KEY"], { save: false }),
     loadOrCreateCa(),
   ]);
   await ensureNetwork(docker, project, labels);
@@ -156,6 +156,8 @@ async function startStack(docker: Docker, description: StackDescription, access:
         `Run \`prodlike down --volumes ${dir}\` to delete the old data and start fresh (or restore the file).`,
     );
   }
+  // Kept only now: new secrets over a volume made with lost ones would lock the next run out.
+  await saveSecrets(dir, secrets);
   const ports = await startServices(docker, description, secrets, images, labels, logger, access.bindAddress);
 
   const plan = planLinks(description);

@@ -21,7 +21,12 @@ export interface Secrets {
 }
 
 /** Load the project's secrets, making and saving any that are missing. */
-export async function loadSecrets(dir: string, generatedKeys: readonly string[]): Promise<Secrets> {
+/**
+ * The project's secrets, new ones generated where missing. They are written to secrets.json
+ * (mode 600) unless `save` is false: then the caller saves them with `saveSecrets` once it knows
+ * they are the ones to keep (a database volume made with a lost password must not get a new one).
+ */
+export async function loadSecrets(dir: string, generatedKeys: readonly string[], { save = true } = {}): Promise<Secrets> {
   const file = join(stateDir(dir), "secrets.json");
   const stored = JSON.parse(await readFile(file, "utf8").catch(() => "{}")) as Partial<Secrets>;
   const token = () => randomBytes(18).toString("base64url");
@@ -39,9 +44,15 @@ export async function loadSecrets(dir: string, generatedKeys: readonly string[])
     cloudinarySecret: stored.cloudinarySecret ?? randomBytes(20).toString("base64url").slice(0, 27),
     generated,
   };
-  const { fresh: _fresh, ...kept } = secrets;
-  if (JSON.stringify(kept) !== JSON.stringify(stored)) await writeJson(file, kept, 0o600);
+  if (save) await saveSecrets(dir, secrets, stored);
   return secrets;
+}
+
+export async function saveSecrets(dir: string, secrets: Secrets, stored?: Partial<Secrets>): Promise<void> {
+  const file = join(stateDir(dir), "secrets.json");
+  const before = stored ?? (JSON.parse(await readFile(file, "utf8").catch(() => "{}")) as Partial<Secrets>);
+  const { fresh: _fresh, ...kept } = secrets;
+  if (JSON.stringify(kept) !== JSON.stringify(before)) await writeJson(file, kept, 0o600);
 }
 
 export type StackStatus = "starting" | "running" | "stopping" | "failed";

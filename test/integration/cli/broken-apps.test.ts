@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:net";
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { copyFixture, leftovers, runCli } from "../../helpers/cli.js";
@@ -65,6 +65,19 @@ describe("prodlike up on broken apps", () => {
     const line = text.trimEnd().split("\n").length + 1;
     const stderr = await upFails(copy.dir, copy.project);
     expect(stderr, stderr.slice(-4000)).toContain(`config/settings.py:${line} raised RuntimeError: settings exploded on purpose`);
+  });
+
+  it("says the database password is gone when secrets.json is deleted but the volume is kept, every time (not a new password that locks the next run out)", async () => {
+    const copy = await fixture();
+    const first = await runCli(["up", "-d", copy.dir, "--port", "0", "--http-port", "0"], { timeoutMs: 420_000 });
+    expect(first.code, first.stderr.slice(-3000)).toBe(0);
+    expect((await runCli(["down", copy.dir])).code).toBe(0);
+    await rm(join(copy.dir, ".prodlike", "secrets.json"));
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const stderr = await upFails(copy.dir, copy.project);
+      expect(stderr, `attempt ${attempt}`).toMatch(/the database volume \S+ was made with a password kept in .*secrets\.json, which is gone/);
+      expect(stderr, `attempt ${attempt}`).toContain("prodlike down --volumes");
+    }
   });
 
   it("names file, field and fix for a bad render.yaml, before touching Docker", async () => {
