@@ -57,6 +57,9 @@ export async function ensureVolume(
   return { name, created: true, id };
 }
 
+/** json-file (Podman reads it as k8s-file), rotated; `docker logs` and the API read across the files. */
+export const CONTAINER_LOGS = { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } } as const;
+
 export async function createContainer(docker: Docker, spec: ContainerSpec): Promise<Dockerode.Container> {
   const network = networkName(spec.project);
   const published = (spec.publish ?? []).map((entry) => (typeof entry === "number" ? { port: entry, hostPort: undefined } : entry));
@@ -81,6 +84,8 @@ export async function createContainer(docker: Docker, spec: ContainerSpec): Prom
       Memory: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
       MemorySwap: spec.memoryMb ? spec.memoryMb * 1024 * 1024 : undefined,
       NanoCpus: spec.cpus ? Math.round(spec.cpus * 1e9) : undefined,
+      // A stack under load logs every request: the engine keeps at most 3 × 10 MB per container.
+      LogConfig: CONTAINER_LOGS,
     },
     NetworkingConfig: {
       EndpointsConfig: { [network]: { Aliases: [...(spec.alias ? [spec.alias] : []), ...(spec.aliases ?? [])] } },

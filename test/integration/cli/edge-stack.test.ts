@@ -152,6 +152,15 @@ describe("the edge in front of the app on the free plan (coldStartDelay 2s, SECU
     expect((await docker.getContainer(after.container).inspect()).Config.Labels[LABEL_RESTARTS]).toBe("0");
   });
 
+  it("keeps every container's log bounded: json-file, rotated at 10 MB, 3 files (a stack under load logs each request)", async () => {
+    const docker = await connectEngine();
+    const containers = await docker.listContainers({ filters: { label: [`prodlike.project=${stack!.fixture.project}`] } });
+    expect(containers.map((c) => c.Labels["prodlike.service"]).sort()).toEqual(expect.arrayContaining(["app", "platform", "postgres"]));
+    for (const c of containers) {
+      expect((await docker.getContainer(c.Id).inspect()).HostConfig.LogConfig, c.Names[0]).toEqual({ Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } });
+    }
+  });
+
   it("replaces an instance whose process exits with a fresh container and counts the restart (wakes are not restarts)", async () => {
     const { url, fixture } = stack!;
     const before = await appStatus(fixture.dir);
