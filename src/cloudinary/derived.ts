@@ -1,7 +1,7 @@
 import { notFound } from "./api-error.js";
 import type { StandInContext } from "./context.js";
-import { renderImage } from "./image-render.js";
 import { contentTypeFor } from "./media-types.js";
+import { checkRenderLimits } from "./render-limits.js";
 import { keys, type ResourceRecord } from "./resources.js";
 import { canonicalTransformation, type OutputFormat, type TransformStep } from "./transformation.js";
 
@@ -21,19 +21,35 @@ const inFlight = new Map<string, Promise<DerivedImage>>();
  * covers the canonical transformation, the output format and the original's etag and version,
  * so an overwrite never serves a stale derivative. Concurrent requests share one render.
  */
-export function derivedImage(ctx: StandInContext, record: ResourceRecord, transformation: string, steps: readonly TransformStep[], format: OutputFormat): Promise<DerivedImage> {
+export function derivedImage(
+  ctx: StandInContext,
+  record: ResourceRecord,
+  transformation: string,
+  steps: readonly TransformStep[],
+  format: OutputFormat,
+  signal?: AbortSignal,
+): Promise<DerivedImage> {
+  // decided from the URL and the stored size, before any byte is fetched or decoded
+  if (record.width && record.height) checkRenderLimits(steps, record.width, record.height);
   const cacheText = `${canonicalTransformation(transformation)}|${format}|${record.etag}|${record.version}`;
   const key = keys.derived(record.resource_type, record.public_id, cacheText, format);
   const flightKey = `${ctx.bucket}/${key}`;
   let pending = inFlight.get(flightKey);
   if (!pending) {
-    pending = produce(ctx, record, key, steps, format).finally(() => inFlight.delete(flightKey));
+    pending = produce(ctx, record, key, steps, format, signal).finally(() => inFlight.delete(flightKey));
     inFlight.set(flightKey, pending);
   }
   return pending;
 }
 
-async function produce(ctx: StandInContext, record: ResourceRecord, key: string, steps: readonly TransformStep[], format: OutputFormat): Promise<DerivedImage> {
+async function produce(
+  ctx: StandInContext,
+  record: ResourceRecord,
+  key: string,
+  steps: readonly TransformStep[],
+  format: OutputFormat,
+  signal: AbortSignal | undefined,
+): Promise<DerivedImage> {
   const cached = await ctx.store.getBuffer(ctx.bucket, key);
   if (cached) {
     const sharp = (await import("sharp")).default;
@@ -42,7 +58,12 @@ async function produce(ctx: StandInContext, record: ResourceRecord, key: string,
   }
   const original = await ctx.store.getBuffer(ctx.bucket, keys.asset(record.resource_type, record.public_id));
   if (!original) throw notFound(`Resource not found - ${record.public_id}`);
-  const rendered = await renderImage(original, steps, format);
+  if (!record.width || !record.height) {
+    const sharp = (await import("sharp")).default;
+    const meta = await sharp(original).metadata();
+    checkRenderLimits(steps, meta.width ?? 1, meta.pageHeight ?? meta.height ?? 1);
+  }
+  const rendered = await ctx.renders.render(original, steps, format, signal);
   await ctx.store.putBuffer(ctx.bucket, key, rendered.data, contentTypeFor(format));
   return { key, ...rendered, cached: false };
 }
