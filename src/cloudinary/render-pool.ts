@@ -52,7 +52,8 @@ function childEntry(): { path: string; execArgv: string[] } {
  * client goes away, whose time budget runs out, or that is running when the stand-in closes is
  * killed at once, and its CPU and memory go with it. Idle processes are reused.
  * Events (for tests and logs): "start" (job id) and "settle" (job id, and "done", "killed" or
- * "exited"): the work really ended, its process answered or is gone.
+ * "exited"): the work really ended, its process answered or is gone. derived.ts adds "join"
+ * (how many requests now wait for one derived image).
  */
 export class RenderPool extends EventEmitter {
   private readonly idle: ChildProcess[] = [];

@@ -65,11 +65,11 @@ afterAll(async () => {
 
 describe("oversized transformations", () => {
   it.each([
-    ["w_100000,h_100000,c_scale", "Image too large. Got 10000000000 pixels (100000x100000). Maximum is 25000000."],
-    ["w_30000,h_30000", "Image too large. Got 900000000 pixels (30000x30000). Maximum is 25000000."],
-    ["w_11111111111111111111", "Invalid width - 11111111111111111111"],
-    ["e_grayscale,".repeat(200) + "w_10", "Transformation too long. Got 2404 characters. Maximum is 2048."],
-  ])("answers %s with a 400 and Cloudinary's x-cld-error, rendering nothing", async (transformation, message) => {
+    ["w_100000,h_100000,c_scale", "w_100000,h_100000,c_scale", "Image too large. Got 10000000000 pixels (100000x100000). Maximum is 25000000."],
+    ["w_30000,h_30000", "w_30000,h_30000", "Image too large. Got 900000000 pixels (30000x30000). Maximum is 25000000."],
+    ["w_11111111111111111111", "w_11111111111111111111", "Invalid width - 11111111111111111111"],
+    ["a 2,404-character transformation", "e_grayscale,".repeat(200) + "w_10", "Transformation too long. Got 2404 characters. Maximum is 2048."],
+  ])("answers %s with a 400 and Cloudinary's x-cld-error, rendering nothing", async (_label, transformation, message) => {
     const before = standIn.renders.started;
     // bounded: before the fix the first of these got no answer in a minute
     const response = await fetch(`${base}/${CLOUD}/image/upload/${transformation}/photo.png`, { signal: AbortSignal.timeout(60_000) });
@@ -114,6 +114,28 @@ describe("cancelled renders", () => {
     expect((await sharp(Buffer.from(await next.arrayBuffer())).metadata()).width).toBe(50);
     await expect.poll(() => events, { timeout: 10_000 }).toContain(`settle ${id} killed`);
     expect(events).not.toContain(`settle ${id} done`);
+  });
+
+  it("keeps a render two clients share when only one of them goes away", async () => {
+    const events = record(standIn);
+    const started = once(standIn.renders, "start");
+    const url = `${base}/${CLOUD}/image/upload/w_2000,h_2000,c_scale/e_blur:200/photo.png`;
+    const leaving = new AbortController();
+    const left = fetch(url, { signal: leaving.signal }).then(
+      () => "answered",
+      (err: Error) => err.name,
+    );
+    const [id] = (await started) as [number];
+    const joined = once(standIn.renders, "join");
+    const staying = fetch(url, { signal: AbortSignal.timeout(120_000) });
+    // the second request waits for the same render (it is not rendered twice) before the first leaves
+    expect(await joined).toEqual([2]);
+    leaving.abort();
+    expect(await left).toBe("AbortError");
+    const response = await staying;
+    expect(response.status).toBe(200);
+    expect((await sharp(Buffer.from(await response.arrayBuffer())).metadata()).width).toBe(2000);
+    expect(events).toEqual([`start ${id}`, `settle ${id} done`]);
   });
 
   it("close() with a render in flight resolves at once and kills the render", async () => {
