@@ -161,7 +161,7 @@ export async function handleDelivery(ctx: StandInContext, req: IncomingMessage, 
   const steps = parseTransformation(request.transformation);
   const accept = req.headers.accept ?? "";
   const format = chooseFormat(steps, requested, renderFormatOf(record), accept);
-  const derived = await derivedImage(ctx, record, request.transformation, steps, format, clientGone(req, res));
+  const derived = await derivedImage(ctx, record, request.transformation, steps, format, clientGone(res));
   const etag = derived.key.slice(derived.key.lastIndexOf("/") + 1, derived.key.lastIndexOf("."));
   const headers = commonHeaders(etag, contentTypeFor(format), derived.data.length);
   if (steps.some((step) => step.format === "auto")) headers.Vary = "Accept";
@@ -206,14 +206,12 @@ async function sendOriginal(ctx: StandInContext, req: IncomingMessage, res: Serv
 }
 
 /** Aborts when the client goes away before its answer is sent: its render is abandoned. */
-export function clientGone(req: IncomingMessage, res: ServerResponse): AbortSignal {
+export function clientGone(res: ServerResponse): AbortSignal {
   const controller = new AbortController();
   const onClose = (): void => {
     if (!res.writableFinished) controller.abort();
   };
+  // the response closes early when the connection does (the client went away)
   res.once("close", onClose);
-  req.once("close", () => {
-    if (req.destroyed && !res.headersSent) controller.abort();
-  });
   return controller.signal;
 }

@@ -56,7 +56,7 @@ export async function handleFetch(ctx: StandInContext, req: IncomingMessage, res
   checkTransformationLength(transformation);
   if (signature) checkUrlSignature(signature, ctx.options.apiSecret);
   const steps = parseTransformation(transformation);
-  const gone = clientGone(req, res);
+  const gone = clientGone(res);
   const original = await download(ctx, remote);
   const detected = await detectImage(original);
   if (!detected?.format) throw badRequest(`Resource is not an image - ${remote}`);

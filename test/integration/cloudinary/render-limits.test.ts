@@ -29,16 +29,15 @@ async function startStandIn(): Promise<{ standIn: CloudinaryStandIn; base: strin
   return { standIn, base: await standIn.listen(0, "127.0.0.1") };
 }
 
-async function uploadPng(base: string, publicId: string): Promise<void> {
+async function uploadPng(base: string, publicId: string, width = 300, height = 200): Promise<Response> {
   const params = { public_id: publicId, timestamp: String(Math.floor(Date.now() / 1000)) };
   const form = new FormData();
   for (const [key, value] of Object.entries(params)) form.append(key, value);
   form.append("api_key", KEY);
   form.append("signature", signParams(params, SECRET));
-  const file = await sharp({ create: { width: 300, height: 200, channels: 3, background: "teal" } }).png().toBuffer();
+  const file = await sharp({ create: { width, height, channels: 3, background: "teal" } }).png().toBuffer();
   form.append("file", new Blob([file]), "photo.png");
-  const response = await fetch(`${base}/v1_1/${CLOUD}/image/upload`, { method: "POST", body: form });
-  expect(response.status).toBe(200);
+  return fetch(`${base}/v1_1/${CLOUD}/image/upload`, { method: "POST", body: form });
 }
 
 /** Every "start" and "settle" event of a stand-in's renders, in order. */
@@ -55,7 +54,7 @@ let base: string;
 beforeAll(async () => {
   minio = await startMinio();
   ({ standIn, base } = await startStandIn());
-  await uploadPng(base, "photo");
+  expect((await uploadPng(base, "photo")).status).toBe(200);
 });
 
 afterAll(async () => {
@@ -77,6 +76,12 @@ describe("oversized transformations", () => {
     expect(response.headers.get("x-cld-error")).toBe(message);
     expect(await response.json()).toEqual({ error: { message } });
     expect(standIn.renders.started).toBe(before);
+  });
+
+  it("refuses an upload over the resolution limit", async () => {
+    const response = await uploadPng(base, "huge", 6000, 5000);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: { message: "Image too large. Got 30000000 pixels (6000x5000). Maximum is 25000000." } });
   });
 
   it("refuses an oversized image/fetch transformation the same way", async () => {
