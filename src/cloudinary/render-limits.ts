@@ -6,8 +6,11 @@ import type { TransformStep } from "./transformation.js";
  * FACTS (Cloudinary, free plan), checked 2026-11-29:
  * - Each product environment has a maximum image resolution, reported by the Admin API `usage`
  *   call as `media_limits.image_max_px` (and `asset_max_total_px` for all frames/pages)
- *   (cloudinary/cloudinary_npm docs/upload-image.md, "Size limits"). The free plan's value is
- *   25 megapixels (25,000,000 px); it applies to the original and to every derived image.
+ *   (cloudinary/cloudinary_npm docs/upload-image.md, "Size limits"); the Console's Account page
+ *   lists the plan's "max transformation resolution" (cloudinary.com/documentation/
+ *   developer_onboarding_faq_usage_limits). The free plan's value, 25 megapixels, is the
+ *   commonly cited one (not found verbatim in the docs this was checked against): a knob
+ *   (maxPixels) with that default. It applies to the original and to every derived image.
  * - Delivery errors are a 400 with the reason in the `X-Cld-Error` header
  *   (cloudinary.com/documentation/ts_what_are_the_common_error_codes_returned_in_the_x_cld_error_header_when_delivering_assets).
  * - Limit messages read "<What> too large. Got <n>. Maximum is <max>." (seen for the file
