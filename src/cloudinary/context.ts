@@ -2,6 +2,7 @@ import type { Logger } from "../logger.js";
 import { unauthorized } from "./api-error.js";
 import { bucketFor, type ObjectStore } from "./object-store.js";
 import type { ResolvedStandInOptions } from "./options.js";
+import { RenderPool } from "./render-pool.js";
 import { str, type Params } from "./params.js";
 import { ResourceRepository } from "./resources.js";
 import type { UrlContext } from "./response-shape.js";
@@ -14,6 +15,8 @@ export interface StandInContext {
   readonly bucket: string;
   readonly repo: ResourceRepository;
   readonly logger: Logger;
+  /** Bounded concurrency and cancellation of image renders. */
+  readonly renders: RenderPool;
   urls(): UrlContext & { apiKey: string; apiSecret: string; algorithm: ResolvedStandInOptions["signatureAlgorithm"] };
 }
 
@@ -25,6 +28,7 @@ export function createContext(options: ResolvedStandInOptions, store: ObjectStor
     bucket,
     repo: new ResourceRepository(store, bucket),
     logger,
+    renders: new RenderPool(options.renders),
     urls() {
       // Its own listen URL only when no public base is given (mounted elsewhere, it has none).
       return {

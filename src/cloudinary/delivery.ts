@@ -9,6 +9,7 @@ import { chooseFormat } from "./image-render.js";
 import { contentTypeFor, type ResourceType } from "./media-types.js";
 import { checkPublicId } from "./public-id.js";
 import { keys, type ResourceRecord } from "./resources.js";
+import { checkTransformationLength } from "./render-limits.js";
 import { isTransformationSegment, parseTransformation, type OutputFormat } from "./transformation.js";
 
 const RESOURCE_TYPES: ReadonlySet<string> = new Set(["image", "video", "raw"]);
@@ -143,6 +144,7 @@ function notModified(req: IncomingMessage, etag: string): boolean {
 /** GET/HEAD /<cloud>/<resource_type>/upload/... */
 export async function handleDelivery(ctx: StandInContext, req: IncomingMessage, res: ServerResponse, segments: readonly string[]): Promise<void> {
   const request = parseDeliveryPath(segments);
+  checkTransformationLength(request.transformation);
   if (request.signature) checkUrlSignature(request.signature, ctx.options.apiSecret);
   const { record, extension } = await findRecord(ctx, request);
   const head = req.method === "HEAD";
@@ -159,7 +161,7 @@ export async function handleDelivery(ctx: StandInContext, req: IncomingMessage, 
   const steps = parseTransformation(request.transformation);
   const accept = req.headers.accept ?? "";
   const format = chooseFormat(steps, requested, renderFormatOf(record), accept);
-  const derived = await derivedImage(ctx, record, request.transformation, steps, format);
+  const derived = await derivedImage(ctx, record, request.transformation, steps, format, clientGone(res));
   const etag = derived.key.slice(derived.key.lastIndexOf("/") + 1, derived.key.lastIndexOf("."));
   const headers = commonHeaders(etag, contentTypeFor(format), derived.data.length);
   if (steps.some((step) => step.format === "auto")) headers.Vary = "Accept";
@@ -201,4 +203,15 @@ async function sendOriginal(ctx: StandInContext, req: IncomingMessage, res: Serv
   if (range && object.contentRange) headers["Content-Range"] = object.contentRange;
   res.writeHead(range && object.contentRange ? 206 : 200, headers);
   await pipeline(object.body, res);
+}
+
+/** Aborts when the client goes away before its answer is sent: its render is abandoned. */
+export function clientGone(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  const onClose = (): void => {
+    if (!res.writableFinished) controller.abort();
+  };
+  // the response closes early when the connection does (the client went away)
+  res.once("close", onClose);
+  return controller.signal;
 }

@@ -4,9 +4,10 @@ import { rootCertificates } from "node:tls";
 import { Agent, interceptors, request, type Dispatcher } from "undici";
 import { badRequest, CloudinaryApiError, notFound } from "./api-error.js";
 import type { StandInContext } from "./context.js";
-import { checkUrlSignature } from "./delivery.js";
-import { chooseFormat, renderImage } from "./image-render.js";
+import { checkUrlSignature, clientGone } from "./delivery.js";
+import { chooseFormat } from "./image-render.js";
 import { contentTypeFor, detectImage } from "./media-types.js";
+import { checkRenderLimits, checkTransformationLength } from "./render-limits.js";
 import { isTransformationSegment, parseTransformation, type OutputFormat } from "./transformation.js";
 
 const FETCH_TIMEOUT_MS = 30_000;
@@ -52,14 +53,17 @@ export function parseFetchPath(segments: readonly string[]): { remote: string; t
 /** GET/HEAD /<cloud>/image/fetch/...: the remote image, fetched now and transformed like an upload. */
 export async function handleFetch(ctx: StandInContext, req: IncomingMessage, res: ServerResponse, segments: readonly string[]): Promise<void> {
   const { remote, transformation, signature } = parseFetchPath(segments);
+  checkTransformationLength(transformation);
   if (signature) checkUrlSignature(signature, ctx.options.apiSecret);
+  const steps = parseTransformation(transformation);
+  const gone = clientGone(res);
   const original = await download(ctx, remote);
   const detected = await detectImage(original);
   if (!detected?.format) throw badRequest(`Resource is not an image - ${remote}`);
-  const steps = parseTransformation(transformation);
+  checkRenderLimits(steps, detected.width ?? 1, detected.height ?? 1);
   const own = (RENDERABLE.has(detected.format) ? detected.format : "png") as OutputFormat;
   const format = chooseFormat(steps, undefined, own, req.headers.accept ?? "");
-  const data = steps.length === 0 && format === detected.format ? original : (await renderImage(original, steps, format)).data;
+  const data = steps.length === 0 && format === detected.format ? original : (await ctx.renders.render(original, steps, format, gone)).data;
   res.writeHead(200, {
     "Content-Type": contentTypeFor(format),
     "Content-Length": String(data.length),

@@ -1,5 +1,24 @@
-import sharp, { type Sharp } from "sharp";
+import sharp, { type OutputInfo, type Sharp } from "sharp";
+import { CloudinaryApiError } from "./api-error.js";
+import { FREE_PLAN_MAX_IMAGE_PIXELS, RENDER_TIME_BUDGET_SECONDS } from "./render-limits.js";
 import type { Gravity, OutputFormat, TransformStep } from "./transformation.js";
+
+/** sharp over bytes in memory, never decoding more than the resolution limit allows. */
+function load(input: Buffer, options: { animated?: boolean } = {}): Sharp {
+  return sharp(input, { ...options, limitInputPixels: FREE_PLAN_MAX_IMAGE_PIXELS });
+}
+
+/** Encode with libvips' own time budget: past it libvips stops the pipeline and sharp rejects. */
+async function budgeted(image: Sharp): Promise<{ data: Buffer; info: OutputInfo }> {
+  try {
+    return await image.timeout({ seconds: RENDER_TIME_BUDGET_SECONDS }).toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    if (err instanceof Error && /timeout/i.test(err.message)) {
+      throw new CloudinaryApiError(504, `Transformation timed out after ${RENDER_TIME_BUDGET_SECONDS} s in the prodlike stand-in`);
+    }
+    throw err;
+  }
+}
 
 export interface RenderedImage {
   readonly data: Buffer;
@@ -36,7 +55,7 @@ function position(gravity: Gravity | undefined): string | number {
   return POSITIONS[gravity ?? "center"];
 }
 
-function targetSize(step: TransformStep, inputWidth: number, inputHeight: number): { width?: number; height?: number } {
+export function targetSize(step: TransformStep, inputWidth: number, inputHeight: number): { width?: number; height?: number } {
   const dpr = step.dpr ?? 1;
   let width = step.width === undefined ? undefined : step.relativeWidth ? step.width * inputWidth : step.width;
   let height = step.height === undefined ? undefined : step.relativeHeight ? step.height * inputHeight : step.height;
@@ -103,7 +122,7 @@ function cropOrigin(step: TransformStep, inputWidth: number, inputHeight: number
 }
 
 async function roundCorners(input: Buffer, radius: number | "max"): Promise<Buffer> {
-  const { width = 1, height = 1 } = await sharp(input).metadata();
+  const { width = 1, height = 1 } = await load(input).metadata();
   const r = radius === "max" ? Math.min(width, height) / 2 : Math.min(radius, Math.min(width, height) / 2);
   const mask = Buffer.from(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
@@ -112,15 +131,15 @@ async function roundCorners(input: Buffer, radius: number | "max"): Promise<Buff
         : `<rect x="0" y="0" width="${width}" height="${height}" rx="${r}" ry="${r}"/>`) +
       `</svg>`,
   );
-  return sharp(input).ensureAlpha().composite([{ input: mask, blend: "dest-in" }]).png().toBuffer();
+  return (await budgeted(load(input).ensureAlpha().composite([{ input: mask, blend: "dest-in" }]).png())).data;
 }
 
 /** The sharp pipeline of one step (resize, effects, rotation), not yet encoded. */
 async function stepPipeline(input: Buffer, step: TransformStep): Promise<Sharp> {
-  const meta = await sharp(input).metadata();
+  const meta = await load(input).metadata();
   const width = meta.autoOrient?.width ?? meta.width ?? 1;
   const height = meta.autoOrient?.height ?? meta.height ?? 1;
-  let image = sharp(input, { animated: false }).rotate(); // honour EXIF orientation, as Cloudinary does
+  let image = load(input, { animated: false }).rotate(); // honour EXIF orientation, as Cloudinary does
   image = resize(image, step, width, height);
   for (const effect of step.effects) {
     if (effect.name === "grayscale") image = image.grayscale();
@@ -133,7 +152,7 @@ async function stepPipeline(input: Buffer, step: TransformStep): Promise<Sharp> 
 
 async function applyStep(input: Buffer, step: TransformStep): Promise<Buffer> {
   // a lossless intermediate; the final encode happens once, at the end
-  let output: Buffer = await (await stepPipeline(input, step)).png().toBuffer();
+  let output: Buffer = (await budgeted((await stepPipeline(input, step)).png())).data;
   if (step.radius !== undefined && step.radius !== 0) output = await roundCorners(output, step.radius);
   return output;
 }
@@ -171,16 +190,16 @@ export async function renderImage(original: Buffer, steps: readonly TransformSte
   let image: Sharp;
   const only = imageSteps.length === 1 ? imageSteps[0] : undefined;
   if (imageSteps.length === 0) {
-    image = sharp(original, { animated: format === "gif" }).rotate();
+    image = load(original, { animated: format === "gif" }).rotate();
   } else if (only && (only.radius === undefined || only.radius === 0)) {
     // the common case (w_,h_,c_ …) in one pipeline, decoded and encoded once
     image = await stepPipeline(original, only);
   } else {
     let current = original;
     for (const step of imageSteps) current = await applyStep(current, step);
-    image = sharp(current);
+    image = load(current);
   }
-  const { data, info } = await encode(image, format, quality).toBuffer({ resolveWithObject: true });
+  const { data, info } = await budgeted(encode(image, format, quality));
   return { data, format, width: info.width, height: info.pageHeight ?? info.height };
 }
 

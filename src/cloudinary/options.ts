@@ -2,6 +2,7 @@ import type { Logger } from "../logger.js";
 import { silentLogger } from "../logger.js";
 import { ProdlikeError } from "../errors.js";
 import type { ResourceType } from "./media-types.js";
+import { RENDER_TIME_BUDGET_SECONDS } from "./render-limits.js";
 import type { S3Options } from "./object-store.js";
 import type { SignatureAlgorithm } from "./signature.js";
 
@@ -43,12 +44,18 @@ export interface CloudinaryStandInOptions {
   readonly signatureAlgorithm?: SignatureAlgorithm;
   /** A CA certificate (PEM) trusted, besides the public ones, when fetching remote images (image/fetch). */
   readonly fetchCa?: string;
+  /**
+   * Image renders at once (default 2: one process and core each), renders waiting (default 32)
+   * and the time budget of one render in seconds (default 20).
+   */
+  readonly renders?: { readonly concurrency?: number; readonly maxQueued?: number; readonly timeoutSeconds?: number };
   readonly logger?: Logger;
   /** Wall clock in ms, for the stale-timestamp check and versions; Date.now by default. */
   readonly now?: () => number;
 }
 
-export interface ResolvedStandInOptions extends Required<Omit<CloudinaryStandInOptions, "publicBaseUrl" | "publicHttpBaseUrl" | "rateLimit" | "maxFileBytes" | "fetchCa">> {
+export interface ResolvedStandInOptions extends Required<Omit<CloudinaryStandInOptions, "publicBaseUrl" | "publicHttpBaseUrl" | "rateLimit" | "maxFileBytes" | "fetchCa" | "renders">> {
+  readonly renders: { readonly concurrency: number; readonly maxQueued: number; readonly timeoutSeconds: number };
   readonly fetchCa: string | undefined;
   readonly publicBaseUrl: string | undefined;
   readonly publicHttpBaseUrl: string | undefined;
@@ -88,7 +95,18 @@ export function resolveStandInOptions(options: CloudinaryStandInOptions): Resolv
     maxFileBytes: { ...FREE_PLAN_MAX_FILE_BYTES, ...options.maxFileBytes },
     signatureAlgorithm: options.signatureAlgorithm ?? "sha1",
     fetchCa: options.fetchCa,
+    renders: resolveRenders(options.renders),
     logger: options.logger ?? silentLogger(),
     now: options.now ?? Date.now,
   };
+}
+
+function resolveRenders(renders: CloudinaryStandInOptions["renders"]): ResolvedStandInOptions["renders"] {
+  const concurrency = renders?.concurrency ?? 2;
+  const maxQueued = renders?.maxQueued ?? 32;
+  const timeoutSeconds = renders?.timeoutSeconds ?? RENDER_TIME_BUDGET_SECONDS;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw invalid("renders.concurrency", concurrency, "Use a whole number of at least 1.");
+  if (!Number.isInteger(maxQueued) || maxQueued < 0) throw invalid("renders.maxQueued", maxQueued, "Use a whole number of at least 0.");
+  if (!(timeoutSeconds > 0)) throw invalid("renders.timeoutSeconds", timeoutSeconds, "Use a number of seconds above 0.");
+  return { concurrency, maxQueued, timeoutSeconds };
 }

@@ -12,6 +12,7 @@ import type { ResourceType } from "./media-types.js";
 import { ObjectStore } from "./object-store.js";
 import { resolveStandInOptions, type CloudinaryStandInOptions, type ResolvedStandInOptions } from "./options.js";
 import { RateLimiter } from "./rate-limit.js";
+import type { RenderPool } from "./render-pool.js";
 import { handleUpload, type UploadResourceType } from "./upload.js";
 
 const UPLOAD_TYPES: ReadonlySet<string> = new Set(["image", "video", "raw", "auto"]);
@@ -25,6 +26,8 @@ export interface CloudinaryStandIn extends AsyncDisposable {
   readonly url: string;
   /** The request listener, to mount on another server (e.g. an https one with the local CA). */
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The image render processes: bounded, cancellable; their events and counters serve tests. */
+  readonly renders: RenderPool;
   listen(port?: number, host?: string): Promise<string>;
   /** Stop listening and drop connections; idempotent. */
   close(): Promise<void>;
@@ -123,6 +126,8 @@ export function createCloudinaryStandIn(input: CloudinaryStandInOptions): Cloudi
 
   const closeOnce = (): Promise<void> => {
     closing ??= (async () => {
+      // renders in flight are failed now, never waited for (libvips' budget ends their work)
+      ctx.renders.close();
       if (server) {
         const current = server;
         await new Promise<void>((resolve) => {
@@ -138,6 +143,7 @@ export function createCloudinaryStandIn(input: CloudinaryStandInOptions): Cloudi
     options,
     bucket: ctx.bucket,
     handle,
+    renders: ctx.renders,
     get url(): string {
       if (!ownUrl) throw new ProdlikeError("INTERNAL", "The Cloudinary stand-in is not listening yet: await listen() first");
       return ownUrl;

@@ -78,11 +78,13 @@ function parseDimension(value: string, component: string, name: string): { value
   if (number <= 0) throw badRequest(`Invalid ${name} - ${value}`);
   if (value.includes(".") && number <= 1) return { value: number, relative: true };
   if (!Number.isInteger(number)) throw invalidComponent(component);
+  // w_11111111111111111111 is past what any image can be: a 400 here, never a render error
+  if (!Number.isSafeInteger(number)) throw badRequest(`Invalid ${name} - ${value}`);
   return { value: number, relative: false };
 }
 
 function parseInteger(value: string, component: string): number {
-  if (!/^-?\d+$/.test(value)) throw invalidComponent(component);
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw invalidComponent(component);
   return Number(value);
 }
 

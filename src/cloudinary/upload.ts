@@ -4,6 +4,7 @@ import { Readable } from "node:stream";
 import { badRequest } from "./api-error.js";
 import { checkSignedRequest, type StandInContext } from "./context.js";
 import { eagerResults } from "./eager.js";
+import { checkRenderLimits } from "./render-limits.js";
 import { contentTypeFor, detectImage, detectVideo, type Detected, type ResourceType } from "./media-types.js";
 import type { UploadPreset } from "./options.js";
 import { bool, list, parseContext, str, type Params } from "./params.js";
@@ -124,6 +125,8 @@ async function store(ctx: StandInContext, params: Params, signed: boolean, stage
   const rt = detected.resourceType;
   const max = ctx.options.maxFileBytes[rt];
   if (staged.bytes > max) throw fileTooLarge(staged.bytes, max);
+  // the free plan's resolution limit holds for originals as for derived images
+  if (rt === "image" && detected.width && detected.height) checkRenderLimits([], detected.width, detected.height);
   const publicId = resolvePublicId({
     publicId: str(params, "public_id"),
     folder: str(params, "folder"),
