@@ -63,11 +63,13 @@ export const sslRedirectLoop: Scenario = {
       const hops = await followRedirects(context, path, hosts);
       const loop = findRedirectLoop(hops, hosts);
       if (loop) {
-        const chain = hops.map((hop) => `${describeProbe(hop.probe)}, Location: ${hop.location ?? "(none)"}`);
+        // As the app sent them: the front points the production origin at the local one.
+        const sent = (location: string | undefined): string | undefined => asSent(location, context.stack.url, context.description.app.publicHost);
+        const chain = hops.map((hop) => `${describeProbe(hop.probe)}, Location: ${sent(hop.location) ?? "(none)"}`);
         const logged = (await context.appLogsSince(since)).filter((line) => /"GET [^"]*" 30[12]\b|\b30[12]\b.*GET/.test(line)).slice(0, 2);
         return {
           status: "fail",
-          summary: `GET ${path} over HTTPS answers ${loop.from.probe.status} to ${loop.to}: a browser gets "too many redirects"`,
+          summary: `GET ${path} over HTTPS answers ${loop.from.probe.status} to ${sent(loop.to)}: a browser gets "too many redirects"`,
           evidence: [
             "request sent as Render's proxy sends it: https, X-Forwarded-Proto: https",
             ...chain,
@@ -93,6 +95,13 @@ export const sslRedirectLoop: Scenario = {
     };
   },
 };
+
+/** A Location on the front's local origin, written back as the app sent it: on its public host. */
+function asSent(location: string | undefined, stackUrl: string, publicHost: string): string | undefined {
+  if (location === undefined) return undefined;
+  const local = new URL(stackUrl).origin;
+  return location === local || location.startsWith(`${local}/`) ? `https://${publicHost}${location.slice(local.length)}` : location;
+}
 
 function isRedirect(status: number): boolean {
   return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
