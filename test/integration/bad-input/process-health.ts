@@ -93,7 +93,7 @@ export class Tally {
   print(listener: string): void {
     const parts = [...this.counts.entries()].sort().map(([k, v]) => `${k}=${v}`);
     const after = this.recoveries.map((r) => `${r.fds}fd/${r.rssMb}MB/${r.settledMs}ms`).join(" ");
-    console.log(`bad-input ${listener}: ${this.total} inputs (seed ${SEED}): ${parts.join(" ")}; after each batch (fds/RSS/settle): ${after}`);
+    console.log(`bad-input ${listener}: ${this.total} inputs (seed ${SEED}): ${parts.join(" ")}${after ? `; after each batch (fds/RSS/settle): ${after}` : ""}`);
   }
 }
 
