@@ -1,3 +1,4 @@
+import tls from "node:tls";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VirtualClock } from "../../../src/clock.js";
@@ -13,7 +14,14 @@ let link: RedisLink;
 
 beforeAll(async () => {
   const redis = await fakeRedis();
-  link = await new RedisLink({ name: "redis", upstream: { host: "127.0.0.1", port: redis.port }, clock: new VirtualClock(), tls: { ca: temp.ca, names: ["localhost", "127.0.0.1"] } }).start();
+  // No opening timeout to hide behind: a connection whose client left must be released because it left.
+  link = await new RedisLink({
+    name: "redis",
+    upstream: { host: "127.0.0.1", port: redis.port },
+    clock: new VirtualClock(),
+    tls: { ca: temp.ca, names: ["localhost", "127.0.0.1"] },
+    openingTimeoutMs: 600_000,
+  }).start();
   disposers.push(() => link.stop());
 });
 afterAll(cleanup);
@@ -68,5 +76,22 @@ describe("the redis link under malformed RESP", () => {
     }
     tally.print("redis link");
     expect(tally.total).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("releases a connection whose client left during the TLS handshake", async () => {
+    const baseline = measureBaseline();
+    // Clients that give up 0–40 ms after connecting: some before, some during, some after their handshake.
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => {
+        const socket = tls.connect({ port: link.port, host: "127.0.0.1", ca: temp.ca.certPem, servername: "localhost" });
+        socket.on("error", () => undefined); // the destroy below can race the handshake
+        return new Promise<void>((resolve) => setTimeout(() => resolve(void socket.destroy()), i % 40));
+      }),
+    );
+    await expect.poll(() => link.connections().map((c) => `${c.id}:${c.state}`), { timeout: 10_000, interval: 50 }).toEqual([]);
+    await expectRecovered(baseline, async () => {
+      const result = await exchange({ port: link.port, tls: { ca: temp.ca.certPem, servername: "localhost" } }, Buffer.from(command("PING")), { deadlineMs: 5_000, until: (r) => r.toString() === "+PONG\r\n" });
+      expect(result.reply.toString()).toBe("+PONG\r\n");
+    });
   });
 });
