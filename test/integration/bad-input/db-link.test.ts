@@ -23,7 +23,7 @@ beforeAll(async () => {
       clock: new VirtualClock(),
       tls: { ca: temp.ca, names: ["localhost", "127.0.0.1"] },
       requireTls,
-      openingTimeoutMs: 2_000,
+      openingTimeoutMs: 600_000, // no timeout to hide behind: a client that left must be released because it left
     }).start();
   plain = await make(false);
   secure = await make(true);
