@@ -48,6 +48,17 @@ const structured = [
 ];
 const badRequest = nearlyValid(validRequest, structured);
 
+// ---- HTTP/2 (ALPN h2), as browsers reach Render's edge --------------------------------------
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+function frame(type: number, flags: number, stream: number, payload: Buffer, length = payload.length): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(length & 0xffffff, 0, 3);
+  head[3] = type & 0xff;
+  head[4] = flags & 0xff;
+  head.writeUInt32BE(stream >>> 0, 5);
+  return Buffer.concat([head, payload]);
+}
 /** An answer, if any, is HTTP/1.1 responses; the listener never answers with anything else. */
 function checkReply(reply: Buffer): void {
   if (reply.length === 0) return;
@@ -81,6 +92,21 @@ describe("the edge under malformed HTTP", () => {
       expect((await get(client.agent, `${edge.httpsUrl}/normal`, { connection: "close" })).status).toBe(200);
     };
     await run("edge https", { port: edge.ports.https, tls: { ca: client.ca.certPem, servername: HOST } }, probe);
+  });
+
+  it("HTTPS port with HTTP/2: a client that left after a connection error does not keep its socket", async () => {
+    const probe = async () => {
+      expect((await get(client.agent, `${edge.httpsUrl}/normal`, { connection: "close" })).status).toBe(200);
+    };
+    await probe();
+    const baseline = measureBaseline();
+    const start = Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0))]);
+    // A PING that is not 8 bytes (FRAME_SIZE_ERROR) and DATA on a stream never opened (PROTOCOL_ERROR): Node answers GOAWAY.
+    const errors = [frame(6, 0, 0, Buffer.alloc(3)), frame(0, 1, 7, Buffer.from("x"))];
+    const h2 = { port: edge.ports.https, tls: { ca: client.ca.certPem, servername: HOST, alpn: ["h2"] } };
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => exchange(h2, Buffer.concat([start, errors[i % 2]!]))));
+    for (const result of results) expect(result.reply.length === 0 || result.reply[3] === 4, "the edge's first HTTP/2 frame is SETTINGS").toBe(true);
+    await expectRecovered(baseline, probe);
   });
 
   it("HTTP port: answers HTTP or closes, and stays healthy", async () => {

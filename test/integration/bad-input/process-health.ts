@@ -1,4 +1,4 @@
-import { readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import { setFlagsFromString } from "node:v8";
@@ -27,10 +27,25 @@ export function fdCount(): number {
   return readdirSync("/proc/self/fd").length;
 }
 
+/** TCP sockets by inode: "local port -> remote port (state)", to tell which listener holds a leftover fd. */
+function tcpSockets(): Map<string, string> {
+  const byInode = new Map<string, string>();
+  for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10) continue;
+    const port = (address: string) => parseInt(address.split(":")[1]!, 16);
+    byInode.set(f[9]!, `${port(f[1]!)} -> ${port(f[2]!)} (state ${f[3]})`);
+  }
+  return byInode;
+}
+
 function openFds(): string[] {
+  const tcp = tcpSockets();
   return readdirSync("/proc/self/fd").map((fd) => {
     try {
-      return `${fd}->${readlinkSync(`/proc/self/fd/${fd}`)}`;
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      return `${fd}->${target}${inode && tcp.has(inode) ? ` tcp ${tcp.get(inode)}` : ""}`;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return `${fd}->(closed)`; // the readdir's own fd
       throw err;
@@ -107,8 +122,8 @@ export interface Exchange {
 
 export interface Target {
   readonly port: number;
-  /** TLS from the first byte, trusting this CA. */
-  readonly tls?: { readonly ca: string; readonly servername: string };
+  /** TLS from the first byte, trusting this CA; `alpn` offers protocols (["h2"]). */
+  readonly tls?: { readonly ca: string; readonly servername: string; readonly alpn?: string[] };
   /** Postgres' way: an SSLRequest in plaintext, then TLS once the listener says 'S' (`tls` says whom to trust). */
   readonly sslRequest?: boolean;
 }
@@ -150,7 +165,7 @@ export function exchange(target: Target, bytes: Buffer, options: ExchangeOptions
     };
     raw.on("error", onError);
     if (target.tls && !target.sslRequest) {
-      socket = tls.connect({ socket: raw, ca: target.tls.ca, servername: target.tls.servername }, send);
+      socket = tls.connect({ socket: raw, ca: target.tls.ca, servername: target.tls.servername, ALPNProtocols: target.tls.alpn }, send);
       listen();
     } else if (target.tls && target.sslRequest) {
       raw.once("close", () => finish("closed"));
