@@ -48,10 +48,14 @@ export function configError(
     return narrow({ ...inner, path: [...issue.path, ...inner.path] } as Issue);
   }
 
+  /** The line of the field, or of its nearest written parent when the field is missing (`redis:` without `profile`). */
   function lineOf(path: readonly PropertyKey[]): string {
-    const node = doc.getIn(path as (string | number)[], true) as { range?: [number, number, number] } | undefined;
-    const offset = node?.range?.[0];
-    return offset === undefined ? "" : `:${counter.linePos(offset).line}`;
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = doc.getIn(path.slice(0, depth) as (string | number)[], true) as { range?: [number, number, number] } | undefined;
+      const offset = node?.range?.[0];
+      if (offset !== undefined) return `:${counter.linePos(offset).line}`;
+    }
+    return "";
   }
 
   function hintFor(path: readonly PropertyKey[]): string | undefined {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { ProdlikeError } from "../errors.js";
 import { configError } from "./config-error.js";
+import { at, lineOf } from "./line-of.js";
 import { parseEnvFile } from "./env-file.js";
 import { parseProcfile } from "./procfile.js";
 import { PRODLIKE_YAML_HINTS, ProdlikeYamlSchema, type ProdlikeYaml } from "./prodlike-yaml.js";
@@ -88,11 +89,36 @@ function parseYamlFile<T>(
     const first = doc.errors[0]!;
     throw new ProdlikeError("CONFIG_INVALID", `${file}:${first.linePos?.[0]?.line ?? "?"}: not valid YAML: ${first.message.split("\n")[0]} — fix the syntax (indentation, a missing ':' or quote)`);
   }
-  const result = schema.safeParse(doc.toJS() ?? {});
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // yaml throws a ReferenceError for aliases that expand into a huge value ("billion laughs")
+    // and for an alias inside its own anchor (`&a [*a]`).
+    if (!(err instanceof ReferenceError)) throw err;
+    throw aliasError(file, text, err);
+  }
+  const result = schema.safeParse(data ?? {});
   if (!result.success) {
     throw configError(file, text, result.error.issues as Parameters<typeof configError>[2], { knownKeys, hints });
   }
   return { file, data: result.data };
+}
+
+function aliasError(file: string, text: string, err: ReferenceError): ProdlikeError {
+  const unresolved = /^Unresolved alias.*: (.+)$/.exec(err.message)?.[1];
+  if (unresolved !== undefined) {
+    const line = lineOf(text, new RegExp(`\\*${unresolved.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+    return new ProdlikeError(
+      "CONFIG_INVALID",
+      `${at(file, line)}: the alias *${unresolved} is used inside its own anchor &${unresolved}, or before it: set &${unresolved} on an earlier value, or write the value out`,
+    );
+  }
+  const line = lineOf(text, /(^|[\s[{,:-])\*[^\s,\]}]/);
+  return new ProdlikeError(
+    "CONFIG_INVALID",
+    `${at(file, line)}: the aliases (*name) from here on expand into too large a value (yaml refuses it: ${err.message}): write the values out, or use fewer aliases`,
+  );
 }
 
 function renderKnownKeys(): string[] {

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { Agent, createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createProxyServer } from "http-proxy-3";
@@ -190,6 +190,7 @@ class EdgeServer extends EventEmitter<EdgeEvents> implements Edge {
       this.#connections.add(socket);
       socket.once("close", () => this.#connections.delete(socket));
     });
+    this.#https.on("session", (session: ServerHttp2Session) => closeWhenIdle(session, H2_IDLE_MS));
     this.#https.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
     this.#https.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, this.#log));
     this.#https.on("tlsClientError", (err: Error) => this.#log.debug({ err: err.message }, "TLS handshake failed"));
@@ -442,6 +443,26 @@ function sameTarget(a: BackendTarget | undefined, b: BackendTarget): boolean {
 
 function isGone(res: FrontResponse): boolean {
   return "stream" in res ? res.stream.destroyed : res.destroyed;
+}
+
+/** Node's HTTP/1.1 keepAliveTimeout default, which the edge's HTTP/1.1 connections keep. */
+const H2_IDLE_MS = 5_000;
+
+/**
+ * Close an HTTP/2 session that has no open stream and saw no frame for `idleMs`, as HTTP/1.1
+ * keep-alive connections are. Without it, a session that hit a connection error (a PING of the
+ * wrong length, DATA on an idle stream: Node sends GOAWAY) keeps its socket in CLOSE_WAIT after
+ * the client has gone, an fd per such client, forever (Node 20).
+ */
+function closeWhenIdle(session: ServerHttp2Session, idleMs: number): void {
+  let open = 0;
+  session.on("stream", (stream) => {
+    open++;
+    stream.once("close", () => open--);
+  });
+  session.setTimeout(idleMs, () => {
+    if (open === 0) session.destroy();
+  });
 }
 
 function newAgent(): Agent {

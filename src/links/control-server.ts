@@ -166,8 +166,18 @@ export async function createControlServer(options: ControlServerOptions): Promis
         });
         req.on("error", reject);
       });
-    const url = new URL(req.url ?? "/", "http://control");
-    const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    let url: URL;
+    let parts: string[];
+    try {
+      url = new URL(req.url ?? "/", "http://control");
+      parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+    } catch (err) {
+      // A path that is no URL (`http://[`) or bad percent-encoding (`/%E0%A4%A`): the caller's mistake, not a crash.
+      if (!(err instanceof URIError) && (err as NodeJS.ErrnoException).code !== "ERR_INVALID_URL") throw err;
+      req.resume();
+      send(400, { error: { code: "BAD_PATH", message: `the request path ${JSON.stringify(req.url)} is not a valid URL path: percent-encode it (encodeURIComponent)` } });
+      return;
+    }
     const method = req.method ?? "GET";
     route(method, parts, body)
       .then(async (answer) => answer ?? (await options.routes?.(method, parts, { body, query: url.searchParams, req, res })))

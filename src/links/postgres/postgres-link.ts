@@ -173,7 +173,13 @@ export class PostgresLink extends Link {
         return chunk;
       },
     };
-    if (head.length) front.feed(head, onFrontend);
+    try {
+      if (head.length) front.feed(head, onFrontend);
+    } catch (err) {
+      // Garbage right behind the startup, in the same read: the upstream is already open.
+      upstream.destroy();
+      throw err;
+    }
     conn.forward(stream, upstream, head.length ? [packet.bytes, head] : [packet.bytes]);
   }
 

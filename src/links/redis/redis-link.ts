@@ -60,8 +60,11 @@ export class RedisLink extends Link {
         conn.useClient(secure);
         client = secure;
         await new Promise<void>((resolve, reject) => {
+          const left = () => reject(new Error("the client left during the TLS handshake"));
           secure.once("secure", resolve);
-          secure.once("close", () => reject(new Error("the client left during the TLS handshake")));
+          // The link's sockets allow half-open: a client gone mid-handshake may only send FIN ('end').
+          secure.once("end", left);
+          secure.once("close", left);
         });
       } finally {
         clearTimeout(deadline);
