@@ -6,7 +6,7 @@ import { Link } from "../../../src/links/link.js";
 import { LinkSet } from "../../../src/links/link-set.js";
 import { cleanup, disposers, echoServer } from "../links/helpers.js";
 import { nearlyValid, oddText } from "./mutate.js";
-import { BATCHES, exchange, expectRecovered, label, measureBaseline, PER_RUN, RUNS, SEED, Tally, type Target } from "./process-health.js";
+import { exchange, fuzzListener, type Target } from "./process-health.js";
 
 const TOKEN = "s3cret";
 let control: ControlServer;
@@ -63,23 +63,13 @@ describe("the control API under malformed requests", () => {
       expect(res.status).toBe(200);
       expect(((await res.json()) as { links: { name: string }[] }).links.map((l) => l.name)).toEqual(["db"]);
     };
-    await probe();
-    const baseline = measureBaseline();
-    const tally = new Tally();
-    for (let batch = 0; batch < BATCHES; batch++) {
-      await fc.assert(
-        fc.asyncProperty(fc.array(badRequest, { minLength: PER_RUN, maxLength: PER_RUN }), async (inputs) => {
-          const results = await Promise.all(inputs.map((bytes) => exchange(to, bytes)));
-          for (const result of results) {
-            tally.add(label(result, result.reply.subarray(9, 12).toString("latin1") || "?"));
-            checkReply(result.reply);
-          }
-        }),
-        { seed: SEED + batch, numRuns: RUNS, endOnFailure: true },
-      );
-      tally.recoveries.push(await expectRecovered(baseline, probe));
-    }
-    tally.print("control API");
-    expect(tally.total).toBeGreaterThanOrEqual(1000);
+    await fuzzListener({
+      name: "control API",
+      target: to,
+      inputs: badRequest,
+      probe,
+      kind: (result) => result.reply.subarray(9, 12).toString("latin1") || "?",
+      check: (result) => checkReply(result.reply),
+    });
   });
 });

@@ -7,7 +7,7 @@ import { useTempCa } from "../../helpers/ca.js";
 import { cstr, fakePostgres, i32, msg } from "../links/fake-postgres.js";
 import { cleanup, disposers } from "../links/helpers.js";
 import { nearlyValid } from "./mutate.js";
-import { BATCHES, exchange, expectRecovered, label, measureBaseline, PER_RUN, RUNS, SEED, Tally, type Target } from "./process-health.js";
+import { exchange, fuzzListener, type Target } from "./process-health.js";
 
 const temp = useTempCa();
 let plain: PostgresLink;
@@ -76,24 +76,7 @@ async function run(listener: string, target: Target): Promise<void> {
     });
     expect(result.reply.includes(Buffer.from("SELECT 1")), `a normal query through the ${listener} link got ${result.end}: ${JSON.stringify(result.reply.toString("latin1"))}`).toBe(true);
   };
-  await probe();
-  const baseline = measureBaseline();
-  const tally = new Tally();
-  for (let batch = 0; batch < BATCHES; batch++) {
-    await fc.assert(
-      fc.asyncProperty(fc.array(badInput, { minLength: PER_RUN, maxLength: PER_RUN }), async (inputs) => {
-        const results = await Promise.all(inputs.map((bytes) => exchange(target, bytes)));
-        for (const result of results) {
-          tally.add(label(result, firstByte(result.reply)));
-          checkReply(result.reply);
-        }
-      }),
-      { seed: SEED + batch, numRuns: RUNS, endOnFailure: true },
-    );
-    tally.recoveries.push(await expectRecovered(baseline, probe));
-  }
-  tally.print(listener);
-  expect(tally.total).toBeGreaterThanOrEqual(1000);
+  await fuzzListener({ name: listener, target, inputs: badInput, probe, kind: (result) => firstByte(result.reply), check: (result) => checkReply(result.reply) });
 }
 
 describe("the db link under malformed Postgres protocol", () => {

@@ -4,7 +4,7 @@ import { VirtualClock } from "../../../src/clock.js";
 import { createEdge, type Edge } from "../../../src/edge/index.js";
 import { get, LocalBackend, useTrustingClient } from "../edge/harness.js";
 import { nearlyValid, oddText } from "./mutate.js";
-import { BATCHES, exchange, expectRecovered, label, measureBaseline, PER_RUN, RUNS, SEED, Tally, type Baseline, type Target } from "./process-health.js";
+import { exchange, expectRecovered, fuzzListener, measureBaseline, type Target } from "./process-health.js";
 
 const HOST = "shop.onrender.localhost";
 const client = useTrustingClient();
@@ -65,25 +65,8 @@ function checkReply(reply: Buffer): void {
   expect(reply.subarray(0, 9).toString("latin1")).toBe("HTTP/1.1 ");
 }
 
-async function run(name: string, target: Target, probe: () => Promise<void>): Promise<void> {
-  await probe();
-  const baseline: Baseline = measureBaseline();
-  const tally = new Tally();
-  for (let batch = 0; batch < BATCHES; batch++) {
-    await fc.assert(
-      fc.asyncProperty(fc.array(badRequest, { minLength: PER_RUN, maxLength: PER_RUN }), async (inputs) => {
-        const results = await Promise.all(inputs.map((bytes) => exchange(target, bytes)));
-        for (const result of results) {
-          tally.add(label(result, result.reply.subarray(9, 12).toString("latin1") || "?"));
-          checkReply(result.reply);
-        }
-      }),
-      { seed: SEED + batch, numRuns: RUNS, endOnFailure: true },
-    );
-    tally.recoveries.push(await expectRecovered(baseline, probe));
-  }
-  tally.print(name);
-  expect(tally.total).toBeGreaterThanOrEqual(1000);
+function run(name: string, target: Target, probe: () => Promise<void>): Promise<unknown> {
+  return fuzzListener({ name, target, inputs: badRequest, probe, kind: (result) => result.reply.subarray(9, 12).toString("latin1") || "?", check: (result) => checkReply(result.reply) });
 }
 
 describe("the edge under malformed HTTP", () => {

@@ -3,6 +3,8 @@ import net from "node:net";
 import tls from "node:tls";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import fc from "fast-check";
+import { expect } from "vitest";
 
 /**
  * What the bad-input suite checks after each batch of malformed inputs: the process is alive
@@ -188,4 +190,46 @@ export function exchange(target: Target, bytes: Buffer, options: ExchangeOptions
 /** Outcome label for the tally: how it ended and what the first reply bytes were. */
 export function label(result: Exchange, kind: string): string {
   return `${result.end}${result.reply.length > 0 ? `+${kind}` : ""}`;
+}
+
+export interface FuzzRun {
+  /** Printed with the counts. */
+  readonly name: string;
+  readonly target: Target;
+  /** The malformed inputs, one connection each. */
+  readonly inputs: fc.Arbitrary<Buffer>;
+  /** A normal request that must still work before and after each batch. */
+  readonly probe: () => Promise<void>;
+  /** The outcome's kind for the counts ("400", "protocol-error", …). */
+  readonly kind: (result: Exchange) => string;
+  /** Assertions on one answer; it may also note it (the caller keeps what it needs). */
+  readonly check: (result: Exchange, input: Buffer) => void;
+  readonly exchangeOptions?: ExchangeOptions;
+}
+
+/**
+ * BATCHES × RUNS × PER_RUN malformed inputs (seeded), each on its own connection, all of a run
+ * at once; after each batch the process must be back to its baseline (fds, RSS) and `probe`
+ * must pass. Prints the counts; at least 1,000 inputs.
+ */
+export async function fuzzListener(run: FuzzRun): Promise<Tally> {
+  await run.probe();
+  const baseline = measureBaseline();
+  const tally = new Tally();
+  for (let batch = 0; batch < BATCHES; batch++) {
+    await fc.assert(
+      fc.asyncProperty(fc.array(run.inputs, { minLength: PER_RUN, maxLength: PER_RUN }), async (inputs) => {
+        const results = await Promise.all(inputs.map((bytes) => exchange(run.target, bytes, run.exchangeOptions)));
+        results.forEach((result, i) => {
+          tally.add(label(result, run.kind(result)));
+          run.check(result, inputs[i]!);
+        });
+      }),
+      { seed: SEED + batch, numRuns: RUNS, endOnFailure: true },
+    );
+    tally.recoveries.push(await expectRecovered(baseline, run.probe));
+  }
+  tally.print(run.name);
+  expect(tally.total).toBeGreaterThanOrEqual(1000);
+  return tally;
 }

@@ -7,7 +7,7 @@ import { useTempCa } from "../../helpers/ca.js";
 import { command, fakeRedis } from "../links/fake-redis.js";
 import { cleanup, disposers } from "../links/helpers.js";
 import { nearlyValid, oddText } from "./mutate.js";
-import { BATCHES, exchange, expectRecovered, label, measureBaseline, PER_RUN, RUNS, SEED, Tally, type Target } from "./process-health.js";
+import { exchange, expectRecovered, fuzzListener, measureBaseline, type Target } from "./process-health.js";
 
 const temp = useTempCa();
 let link: RedisLink;
@@ -57,25 +57,17 @@ describe("the redis link under malformed RESP", () => {
       const result = await exchange(target, Buffer.from(command("PING")), { deadlineMs: 5_000, until: (reply) => reply.toString() === "+PONG\r\n" });
       expect(result.reply.toString(), `PING through the redis link ended ${result.end}`).toBe("+PONG\r\n");
     };
-    await probe();
-    const baseline = measureBaseline();
-    const tally = new Tally();
-    for (let batch = 0; batch < BATCHES; batch++) {
-      await fc.assert(
-        fc.asyncProperty(fc.array(badInput, { minLength: PER_RUN, maxLength: PER_RUN }), async (inputs) => {
-          const results = await Promise.all(inputs.map((bytes) => exchange(target, bytes)));
-          for (const result of results) {
-            const text = result.reply.toString("latin1");
-            tally.add(label(result, text.startsWith("-ERR Protocol error") ? "protocol-error" : text[0] ?? "?"));
-            checkReply(result.reply);
-          }
-        }),
-        { seed: SEED + batch, numRuns: RUNS, endOnFailure: true },
-      );
-      tally.recoveries.push(await expectRecovered(baseline, probe));
-    }
-    tally.print("redis link");
-    expect(tally.total).toBeGreaterThanOrEqual(1000);
+    await fuzzListener({
+      name: "redis link",
+      target,
+      inputs: badInput,
+      probe,
+      kind: (result) => {
+        const text = result.reply.toString("latin1");
+        return text.startsWith("-ERR Protocol error") ? "protocol-error" : (text[0] ?? "?");
+      },
+      check: (result) => checkReply(result.reply),
+    });
   });
 
   it("releases a connection whose client left during the TLS handshake", async () => {
