@@ -449,10 +449,12 @@ function isGone(res: FrontResponse): boolean {
 const H2_IDLE_MS = 5_000;
 
 /**
- * Close an HTTP/2 session that has no open stream and saw no frame for `idleMs`, as HTTP/1.1
- * keep-alive connections are. Without it, a session that hit a connection error (a PING of the
- * wrong length, DATA on an idle stream: Node sends GOAWAY) keeps its socket in CLOSE_WAIT after
- * the client has gone, an fd per such client, forever (Node 20).
+ * Close an HTTP/2 session that saw no frame for `idleMs`: at once when it has no open stream, as
+ * HTTP/1.1 keep-alive connections are; with open streams, when the client does not answer a
+ * PING within `idleMs` more. Without it, a session that hit a connection error (a PING of the
+ * wrong length, DATA on an idle stream: Node sends GOAWAY and stops reading) keeps its socket in
+ * CLOSE_WAIT after the client has gone, an fd per such client, forever (Node 20). A client that
+ * is there (a slow upload) answers the PING, as browsers do, and keeps its session.
  */
 function closeWhenIdle(session: ServerHttp2Session, idleMs: number): void {
   let open = 0;
@@ -461,7 +463,17 @@ function closeWhenIdle(session: ServerHttp2Session, idleMs: number): void {
     stream.once("close", () => open--);
   });
   session.setTimeout(idleMs, () => {
-    if (open === 0) session.destroy();
+    if (open === 0 || session.destroyed) {
+      session.destroy();
+      return;
+    }
+    let answered = false;
+    const sent = session.ping((err) => (answered = err === null));
+    if (!sent) {
+      session.destroy();
+      return;
+    }
+    setTimeout(() => answered || session.destroy(), idleMs).unref();
   });
 }
 

@@ -87,8 +87,12 @@ describe("the edge under malformed HTTP", () => {
     // A PING that is not 8 bytes (FRAME_SIZE_ERROR) and DATA on a stream never opened (PROTOCOL_ERROR): Node answers GOAWAY.
     const errors = [frame(6, 0, 0, Buffer.alloc(3)), frame(0, 1, 7, Buffer.from("x"))];
     const h2 = { port: edge.ports.https, tls: { ca: client.ca.certPem, servername: HOST, alpn: ["h2"] } };
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => exchange(h2, Buffer.concat([start, errors[i % 2]!]))));
+    // Half of them with a stream open first (HEADERS without END_STREAM: a request body is awaited).
+    const open = frame(1, 4, 1, Buffer.concat([Buffer.from([0x83, 0x87, 0x84, 0x41, HOST.length]), Buffer.from(HOST)]));
+    const inputs = Array.from({ length: 40 }, (_, i) => Buffer.concat([start, ...(i >= 20 ? [open] : []), errors[i % 2]!]));
+    const results = await Promise.all(inputs.map((bytes) => exchange(h2, bytes)));
     for (const result of results) expect(result.reply.length === 0 || result.reply[3] === 4, "the edge's first HTTP/2 frame is SETTINGS").toBe(true);
+    // Reclaimed after the idle time and an unanswered PING (2 × 5 s): the recovery check waits up to 15 s.
     await expectRecovered(baseline, probe);
   });
 

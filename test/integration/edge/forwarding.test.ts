@@ -169,6 +169,27 @@ describe("forwarding like Render's router", () => {
     }
   });
 
+  it("keeps an HTTP/2 session whose client is there but sends nothing for a while (it answers the edge's PING)", async () => {
+    await startEdge();
+    const session = connectH2(edge.httpsUrl, { ca: client.ca.certPem });
+    try {
+      const stream = session.request({ ":path": "/upload", ":method": "POST", "content-type": "text/plain" });
+      stream.write("first,");
+      let body = "";
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => (body += chunk));
+      const ended = new Promise<void>((resolve, reject) => stream.on("end", resolve).on("error", reject));
+      // Quiet for longer than the idle time and the PING's wait together (5 s + 5 s).
+      await new Promise((resolve) => setTimeout(resolve, 11_000));
+      expect(session.destroyed).toBe(false);
+      stream.end("second");
+      await ended;
+      expect(JSON.parse(body)).toMatchObject({ method: "POST", url: "/upload" });
+    } finally {
+      session.close();
+    }
+  }, 30_000);
+
   it("answers plain HTTP with a 301 to the same path over HTTPS", async () => {
     await startEdge();
     const res = await fetch(`${edge.httpUrl}/login/?next=/admin/`, { redirect: "manual" });
