@@ -3,6 +3,7 @@ import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import type { Logger } from "pino";
+import { answerClientError } from "../edge/client-errors.js";
 
 /** The first byte of a TLS record carrying a handshake (a ClientHello). */
 const TLS_HANDSHAKE = 0x16;
@@ -25,10 +26,8 @@ export function createEitherSchemeServer(options: {
   const secure = createHttpsServer({ cert: options.cert, key: options.key, requestTimeout: 0 }, handle);
   const plain = createHttpServer({ requestTimeout: 0 }, handle);
   for (const inner of [secure, plain]) {
-    inner.on("clientError", (err, socket) => {
-      logger.debug({ err }, "client error");
-      socket.destroy();
-    });
+    // A malformed request gets its 400 (408, 431) on its own connection, as the front answers it.
+    inner.on("clientError", (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket, logger));
   }
   secure.on("tlsClientError", (err) => logger.debug({ err }, "TLS client error"));
   const open = new Set<Socket>();

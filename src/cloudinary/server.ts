@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { answerClientError } from "../edge/client-errors.js";
 import { ProdlikeError } from "../errors.js";
 import { handleDestroy, handleExplicit, handleRename } from "./actions.js";
 import { checkBasicAuth, handleAdmin } from "./admin.js";
@@ -151,9 +152,9 @@ export function createCloudinaryStandIn(input: CloudinaryStandInOptions): Cloudi
     async listen(port = 0, host = "127.0.0.1"): Promise<string> {
       if (server) return ownUrl as string;
       const created = createServer({ requestTimeout: 0 }, handle);
-      created.on("clientError", (err, socket) => {
-        logger.debug({ err }, "client error");
-        socket.destroy();
+      // A malformed request gets its 400 (408, 431) on its own connection, as the front answers it.
+      created.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+        answerClientError(err, socket, logger);
       });
       await new Promise<void>((resolve, reject) => {
         created.once("error", (err: NodeJS.ErrnoException) =>

@@ -51,6 +51,16 @@ describe("either-scheme server", () => {
     });
   }
 
+  it("answers a malformed request with 400 on its own connection, and the next one works", async () => {
+    const socket = connect(port, "127.0.0.1");
+    let reply = "";
+    socket.on("data", (chunk: Buffer) => (reply += chunk.toString("latin1")));
+    socket.write("GET /cloud/image/upload/a.png HTTP/1.1\r\nHost: x\r\nBad Header\x03: y\r\n\r\n");
+    await once(socket, "close");
+    expect(reply).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(await get("http", "/after")).toEqual({ status: 200, body: "http /after" });
+  });
+
   it("answers TLS and plain HTTP on the same port, each with the whole request", async () => {
     expect(await get("https", "/cloud/image/upload/a.png")).toEqual({ status: 200, body: "https /cloud/image/upload/a.png" });
     expect(await get("http", "/cloud/image/upload/b.png")).toEqual({ status: 200, body: "http /cloud/image/upload/b.png" });
