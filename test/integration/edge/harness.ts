@@ -126,7 +126,7 @@ export class LocalBackend implements AppBackend {
   }
 
   async ensureRunning(signal: AbortSignal): Promise<BackendTarget> {
-    if (this.upstream.listening) return this.upstream.target;
+    if (this.upstream.listening) return this.#publish(this.upstream.target);
     this.starts++;
     if (this.bootMs > 0) await new Promise((resolve) => setTimeout(resolve, this.bootMs));
     await this.#paused;
@@ -140,7 +140,32 @@ export class LocalBackend implements AppBackend {
     fresh.healthStatus = this.upstream.healthStatus;
     this.upstream = fresh;
     this.instances.push(fresh);
-    return fresh.start();
+    return this.#publish(await fresh.start());
+  }
+
+  /**
+   * With `liveTargets`, every instance is reached through one address object whose port follows
+   * the instance, as the app instance's address does in the platform (a crash restart changes
+   * it under the edge's feet).
+   */
+  liveTargets = false;
+  #live: { host: string; port: number } | undefined;
+
+  #publish(target: BackendTarget): BackendTarget {
+    if (!this.liveTargets) return target;
+    this.#live ??= { ...target };
+    Object.assign(this.#live, target);
+    return this.#live;
+  }
+
+  /** The instance dies (its connections reset), and a fresh one takes its place, as the platform restarts a crashed container. */
+  async crash(): Promise<void> {
+    await this.upstream.stop();
+    const fresh = new Upstream();
+    fresh.healthStatus = this.upstream.healthStatus;
+    this.upstream = fresh;
+    this.instances.push(fresh);
+    this.#publish(await fresh.start());
   }
 
   async stop(): Promise<void> {
@@ -153,7 +178,7 @@ export class LocalBackend implements AppBackend {
     const old = this.upstream;
     const fresh = new Upstream();
     fresh.healthStatus = old.healthStatus;
-    const target = await fresh.start();
+    const target = this.#publish(await fresh.start());
     this.upstream = fresh;
     this.instances.push(fresh);
     await old.stop(true);
