@@ -4,7 +4,11 @@ import type { Logger } from "pino";
 import { ProdlikeError, tailLines } from "../errors.js";
 import type { Docker } from "./docker.js";
 import { randomUUID } from "node:crypto";
+import { demux } from "./demux.js";
 import { LABEL_SERVICE, LABEL_VOLUME_ID, networkName, projectFilter, volumeName } from "./labels.js";
+import { keepRunLog } from "./run-log.js";
+
+export { demux };
 
 export interface ContainerSpec {
   readonly project: string;
@@ -173,18 +177,6 @@ export async function containerLogs(container: Dockerode.Container, tail = 50): 
   return demux(buffer);
 }
 
-/** Docker's multiplexed log frames (8-byte headers) to text; plain text passes through. */
-export function demux(buffer: Buffer): string {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  while (offset + 8 <= buffer.length && buffer[offset]! <= 2 && buffer[offset + 1] === 0) {
-    const size = buffer.readUInt32BE(offset + 4);
-    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  if (offset === 0) return buffer.toString("utf8");
-  return Buffer.concat(parts).toString("utf8");
-}
 
 /** Follow a container's output as lines. Returns a stop function. */
 export async function followLogs(
@@ -222,9 +214,12 @@ export interface ReapResult {
 }
 
 /** Remove every container and network of a stack (and its volumes when asked). */
-export async function removeStack(docker: Docker, project: string, options: { volumes?: boolean } = {}): Promise<ReapResult> {
+export async function removeStack(docker: Docker, project: string, options: { volumes?: boolean; logger?: Logger } = {}): Promise<ReapResult> {
   const filters = projectFilter(project);
   const containers = await docker.listContainers({ all: true, filters });
+  // The run's log first: removing the platform container would take it along.
+  const platform = containers.find((c) => c.Labels[LABEL_SERVICE] === "platform");
+  if (platform) await keepRunLog(docker, platform).catch((err: unknown) => options.logger?.debug({ err }, "could not keep the run's log"));
   await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
   const networks = await docker.listNetworks({ filters });
   await Promise.all(networks.map((n) => removeNetwork(docker, n.Id)));
