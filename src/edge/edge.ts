@@ -427,13 +427,19 @@ const H2_REFUSED = ["transfer-encoding", "upgrade", "proxy-connection", "te"];
  */
 function mayReroute(err: Error, req: FrontRequest): boolean {
   const { code, syscall } = err as NodeJS.ErrnoException;
-  const length = req.headers["content-length"];
-  if (req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0")) return false;
+  if (!bodiless(req)) return false;
   if (code === "ECONNREFUSED" || (code === "ECONNRESET" && syscall === "connect")) return true;
   return code === "ECONNRESET" && IDEMPOTENT.has(req.method ?? "");
 }
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** No request body: HTTP/2 says so in its HEADERS frame (END_STREAM), HTTP/1.1 by its framing headers. */
+function bodiless(req: FrontRequest): boolean {
+  if ("stream" in req) return req.stream.endAfterHeaders;
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] === undefined && (length === undefined || length === "0");
+}
 /** A request follows at most this many instances that went away under it. */
 const MAX_REROUTES = 3;
 
