@@ -213,13 +213,20 @@ export interface ReapResult {
   readonly volumes: number;
 }
 
+export interface RemoveStackOptions {
+  readonly volumes?: boolean;
+  readonly logger?: Logger;
+  /** Keep the run's log first (keepRunLog). Default true; false for a repeated pass over a stack already being removed. */
+  readonly keepLog?: boolean;
+}
+
 /** Remove every container and network of a stack (and its volumes when asked). */
-export async function removeStack(docker: Docker, project: string, options: { volumes?: boolean; logger?: Logger } = {}): Promise<ReapResult> {
+export async function removeStack(docker: Docker, project: string, options: RemoveStackOptions = {}): Promise<ReapResult> {
   const filters = projectFilter(project);
   const containers = await docker.listContainers({ all: true, filters });
   // The run's log first: removing the platform container would take it along.
   const platform = containers.find((c) => c.Labels[LABEL_SERVICE] === "platform");
-  if (platform) await keepRunLog(docker, platform).catch((err: unknown) => options.logger?.debug({ err }, "could not keep the run's log"));
+  if (platform && options.keepLog !== false) await keepRunLog(docker, platform).catch((err: unknown) => options.logger?.debug({ err }, "could not keep the run's log"));
   await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
   const networks = await docker.listNetworks({ filters });
   await Promise.all(networks.map((n) => removeNetwork(docker, n.Id)));

@@ -113,6 +113,7 @@ export async function removeStackAndWait(docker: Docker, project: string, option
     ]);
     if (containers.length + networks.length + volumes.length === 0 || Date.now() > deadline) return first;
     await new Promise((resolve) => setTimeout(resolve, 200));
-    await removeStack(docker, project, options);
+    // Its log was kept by the first pass: a platform container still being removed is listed again.
+    await removeStack(docker, project, { ...options, keepLog: false });
   }
 }
