@@ -25,19 +25,18 @@
  * 127.0.0.1 (else "direct" is measured from the stack network only, and the host rows compare
  * the front with nginx), and the CA (loadOrCreateCa) that issues nginx's certificate.
  */
-import { createHash } from "node:crypto";
-import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type Dockerode from "dockerode";
-import tar from "tar-fs";
 import { up } from "../../src/api.js";
 import { projectName } from "../../src/config/resolve.js";
-import { connectEngine, type Docker } from "../../src/engine/docker.js";
+import { connectEngine } from "../../src/engine/docker.js";
 import { execCapture } from "../../src/engine/exec.js";
-import { LABEL_IMAGE_INPUTS, LABEL_PROJECT, LABEL_SERVICE, networkName, stackLabels } from "../../src/engine/labels.js";
+import { LABEL_PROJECT, networkName } from "../../src/engine/labels.js";
 import { issueCertificate, loadOrCreateCa } from "../../src/tls/ca.js";
-import { armDeadline, cleanUp, cleanups, measured, printCpu, waitQuiet, within } from "./shared.js";
+import { addressOn, benchImage, hostPort, serviceContainer, startHelper } from "./containers.js";
+import { armDeadline, cleanUp, cleanups, meanCpu, measured, printCpu, waitQuiet, within } from "./shared.js";
 
 const PATH = process.env.BENCH_PATH ?? "/bench-404/";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -46,7 +45,6 @@ const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const DEADLINE_MS = Number(process.env.BENCH_DEADLINE_S ?? 1200) * 1000;
 const WARMUP_SECONDS = 2;
-const BASE_IMAGE = "debian:bookworm-slim";
 const NGINX_PORT = 8443;
 const root = resolve(import.meta.dirname, "..", "..");
 
@@ -75,81 +73,6 @@ interface WrkResult {
 
 const hardStop = armDeadline("bench:edge", DEADLINE_MS);
 
-// ---- the bench image -----------------------------------------------------------------------
-
-/** `prodlike-bench/<name>:<hash of base image and images/<name>/>`, built when missing. */
-async function benchImage(docker: Docker, name: string): Promise<string> {
-  const source = join(root, "images", name);
-  const base = await docker.getImage(BASE_IMAGE).inspect();
-  const hash = createHash("sha256").update(base.Id);
-  for (const file of (await readdir(source)).sort()) hash.update(file).update(await readFile(join(source, file)));
-  const tag = `prodlike-bench/${name}:${hash.digest("hex").slice(0, 12)}`;
-  if (await docker.getImage(tag).inspect().catch(() => null)) return tag;
-  console.error(`building ${tag} (apt-get from Debian's mirror, once)`);
-  const stream = await docker.buildImage(tar.pack(source) as unknown as NodeJS.ReadableStream, { t: tag, labels: { [LABEL_IMAGE_INPUTS]: tag }, rm: true, forcerm: true });
-  const output: string[] = [];
-  await within(
-    600_000,
-    `building ${tag}`,
-    new Promise<void>((resolvePromise, reject) =>
-      docker.modem.followProgress(
-        stream,
-        (err: Error | null, events: { error?: string }[]) => {
-          const failure = err?.message ?? events?.find((e) => e.error)?.error;
-          if (failure) reject(new Error(`building ${tag} failed: ${failure}\n${output.slice(-20).join("\n")}`));
-          else resolvePromise();
-        },
-        (event: { stream?: string }) => event.stream && output.push(event.stream.trimEnd()),
-      ),
-    ),
-  );
-  return tag;
-}
-
-// ---- containers the bench starts: labelled with the stack, so its down() and reaper see them --
-
-async function startHelper(
-  docker: Docker,
-  spec: { project: string; dir: string; service: string; image: string; cmd?: readonly string[]; env?: Record<string, string>; hostNetwork?: boolean; publish?: readonly number[] },
-): Promise<Dockerode.Container> {
-  const name = `prodlike-${spec.project}-${spec.service}`;
-  await docker.getContainer(name).remove({ force: true }).catch(() => {});
-  const network = networkName(spec.project);
-  const container = await docker.createContainer({
-    name,
-    Image: spec.image,
-    Cmd: spec.cmd ? [...spec.cmd] : undefined,
-    Env: Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
-    Labels: { ...stackLabels(spec.project, spec.dir), [LABEL_SERVICE]: spec.service },
-    ExposedPorts: Object.fromEntries((spec.publish ?? []).map((port) => [`${port}/tcp`, {}])),
-    HostConfig: {
-      NetworkMode: spec.hostNetwork ? "host" : network,
-      PortBindings: Object.fromEntries((spec.publish ?? []).map((port) => [`${port}/tcp`, [{ HostIp: "127.0.0.1", HostPort: "" }]])),
-    },
-    NetworkingConfig: spec.hostNetwork ? undefined : { EndpointsConfig: { [network]: {} } },
-  });
-  cleanups.push(() => container.remove({ force: true }).catch(() => {}));
-  await container.start();
-  return container;
-}
-
-/** A service container of the stack, by its labels. */
-async function serviceContainer(docker: Docker, project: string, service: string): Promise<Dockerode.ContainerInspectInfo> {
-  const [found] = await docker.listContainers({ filters: { label: [`${LABEL_PROJECT}=${project}`, `${LABEL_SERVICE}=${service}`], status: ["running"] } });
-  if (!found) throw new Error(`no running "${service}" container labelled with project ${project}`);
-  return docker.getContainer(found.Id).inspect();
-}
-
-function addressOn(info: Dockerode.ContainerInspectInfo, network: string): string {
-  const ip = info.NetworkSettings.Networks[network]?.IPAddress;
-  if (!ip) throw new Error(`${info.Name} has no address on ${network}`);
-  return ip;
-}
-
-function hostPort(info: Dockerode.ContainerInspectInfo, port: number): number | undefined {
-  const binding = info.NetworkSettings.Ports?.[`${port}/tcp`]?.[0];
-  return binding ? Number(binding.HostPort) : undefined;
-}
 
 // ---- the run -------------------------------------------------------------------------------
 
@@ -355,10 +278,4 @@ function signed(us: number): string {
 function median(runs: readonly WrkResult[] | undefined): WrkResult | undefined {
   if (!runs?.length) return undefined;
   return [...runs].sort((a, b) => rps(a) - rps(b))[Math.floor(runs.length / 2)];
-}
-
-function meanCpu(runs: readonly Map<string, number>[] | undefined): Map<string, number> | undefined {
-  if (!runs?.length) return undefined;
-  const parties = new Set(runs.flatMap((run) => [...run.keys()]));
-  return new Map([...parties].map((party) => [party, runs.reduce((sum, run) => sum + (run.get(party) ?? 0), 0) / runs.length]));
 }

@@ -24,19 +24,17 @@
  * link (the host-side DATABASE_URL of stack.env), and finding postgres and pgbouncer by their
  * prodlike.service labels.
  */
-import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { cpus, homedir, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type Dockerode from "dockerode";
-import tar from "tar-fs";
 import { up } from "../../src/api.js";
 import { projectName } from "../../src/config/resolve.js";
-import { connectEngine, type Docker } from "../../src/engine/docker.js";
+import { connectEngine } from "../../src/engine/docker.js";
 import { execCapture, type ExecResult } from "../../src/engine/exec.js";
-import { LABEL_IMAGE_INPUTS, LABEL_PROJECT, LABEL_SERVICE, networkName, stackLabels } from "../../src/engine/labels.js";
-import { armDeadline, cleanUp, cleanups, measured, printCpu, waitQuiet, within } from "./shared.js";
+import { LABEL_PROJECT, networkName } from "../../src/engine/labels.js";
+import { runProcess } from "../helpers/run-process.js";
+import { addressOn, benchImage, hostPort, serviceContainer, startHelper } from "./containers.js";
+import { armDeadline, cleanUp, cleanups, meanCpu, measured, printCpu, waitQuiet, within } from "./shared.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
@@ -44,7 +42,6 @@ const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const SCALE = Number(process.env.BENCH_SCALE ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const DEADLINE_MS = Number(process.env.BENCH_DEADLINE_S ?? 1800) * 1000;
-const BASE_IMAGE = "debian:bookworm-slim";
 const TARGET = 1.2;
 const root = resolve(import.meta.dirname, "..", "..");
 
@@ -76,96 +73,6 @@ async function ensureToxiproxyBinary(version: string): Promise<string> {
   return binary;
 }
 
-/** `prodlike-bench/<name>:<hash of base image, images/<name>/ and the extra files>`, built when missing. */
-async function benchImage(docker: Docker, name: string, extra: Readonly<Record<string, string>> = {}): Promise<string> {
-  const source = join(root, "images", name);
-  const base = await docker.getImage(BASE_IMAGE).inspect();
-  const hash = createHash("sha256").update(base.Id);
-  for (const file of (await readdir(source)).sort()) hash.update(file).update(await readFile(join(source, file)));
-  for (const [file, path] of Object.entries(extra)) hash.update(file).update(await readFile(path));
-  const tag = `prodlike-bench/${name}:${hash.digest("hex").slice(0, 12)}`;
-  if (await docker.getImage(tag).inspect().catch(() => null)) return tag;
-  const context = await mkdtemp(join(tmpdir(), `prodlike-bench-${name}-`));
-  try {
-    await cp(source, context, { recursive: true });
-    for (const [file, path] of Object.entries(extra)) await copyFile(path, join(context, file));
-    const stream = await docker.buildImage(tar.pack(context) as unknown as NodeJS.ReadableStream, { t: tag, labels: { [LABEL_IMAGE_INPUTS]: tag }, rm: true, forcerm: true });
-    const output: string[] = [];
-    await within(
-      600_000,
-      `building ${tag}`,
-      new Promise<void>((resolvePromise, reject) =>
-        docker.modem.followProgress(
-          stream,
-          (err: Error | null, events: { error?: string }[]) => {
-            const failure = err?.message ?? events?.find((e) => e.error)?.error;
-            if (failure) reject(new Error(`building ${tag} failed: ${failure}\n${output.slice(-20).join("\n")}`));
-            else resolvePromise();
-          },
-          (event: { stream?: string }) => event.stream && output.push(event.stream.trimEnd()),
-        ),
-      ),
-    );
-    return tag;
-  } finally {
-    await rm(context, { recursive: true, force: true });
-  }
-}
-
-// ---- containers the bench starts: labelled with the stack, so its down() and reaper see them --
-
-interface HelperSpec {
-  readonly project: string;
-  readonly dir: string;
-  readonly service: string;
-  readonly image: string;
-  readonly entrypoint?: readonly string[];
-  readonly cmd?: readonly string[];
-  readonly alias?: string;
-  readonly extraHosts?: readonly string[];
-  readonly publish?: readonly number[];
-}
-
-async function startHelper(docker: Docker, spec: HelperSpec): Promise<Dockerode.Container> {
-  const name = `prodlike-${spec.project}-${spec.service}`;
-  await docker.getContainer(name).remove({ force: true }).catch(() => {});
-  const network = networkName(spec.project);
-  const container = await docker.createContainer({
-    name,
-    Image: spec.image,
-    Entrypoint: spec.entrypoint ? [...spec.entrypoint] : undefined,
-    Cmd: spec.cmd ? [...spec.cmd] : undefined,
-    Labels: { ...stackLabels(spec.project, spec.dir), [LABEL_SERVICE]: spec.service },
-    ExposedPorts: Object.fromEntries((spec.publish ?? []).map((port) => [`${port}/tcp`, {}])),
-    HostConfig: {
-      NetworkMode: network,
-      ExtraHosts: spec.extraHosts ? [...spec.extraHosts] : undefined,
-      PortBindings: Object.fromEntries((spec.publish ?? []).map((port) => [`${port}/tcp`, [{ HostIp: "127.0.0.1", HostPort: "" }]])),
-    },
-    NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: spec.alias ? [spec.alias] : [] } } },
-  });
-  cleanups.push(() => container.remove({ force: true }).catch(() => {}));
-  await container.start();
-  return container;
-}
-
-/** A service container of the stack, by its labels (the same in every design so far). */
-async function serviceContainer(docker: Docker, project: string, service: string): Promise<Dockerode.ContainerInspectInfo> {
-  const [found] = await docker.listContainers({ filters: { label: [`${LABEL_PROJECT}=${project}`, `${LABEL_SERVICE}=${service}`], status: ["running"] } });
-  if (!found) throw new Error(`no running "${service}" container labelled with project ${project}`);
-  return docker.getContainer(found.Id).inspect();
-}
-
-function addressOn(info: Dockerode.ContainerInspectInfo, network: string): string {
-  const ip = info.NetworkSettings.Networks[network]?.IPAddress;
-  if (!ip) throw new Error(`${info.Name} has no address on ${network}`);
-  return ip;
-}
-
-function hostPort(info: Dockerode.ContainerInspectInfo, port: number): number | undefined {
-  const binding = info.NetworkSettings.Ports?.[`${port}/tcp`]?.[0];
-  return binding ? Number(binding.HostPort) : undefined;
-}
 
 function inSubnet(ip: string, cidr: string): boolean {
   const [base, bits] = cidr.split("/") as [string, string];
@@ -200,27 +107,11 @@ function parseTps(what: string, result: ExecResult): number {
   return Number(tps);
 }
 
-function runHost(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<ExecResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${command} ${args.join(" ")} did not finish within ${options.timeoutMs / 1000} s\n${stderr.slice(-1000)}`));
-    }, options.timeoutMs);
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      if (code !== 0 && command !== "pgbench") reject(new Error(`${command} exited with ${code}:\n${stderr.slice(-2000)}`));
-      else resolvePromise({ exitCode: code ?? -1, stdout, stderr });
-    });
-  });
+/** A program on the host; only pgbench may exit non-zero (its output says why). */
+async function runHost(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<ExecResult> {
+  const { code, stdout, stderr } = await runProcess(command, args, options);
+  if (code !== 0 && command !== "pgbench") throw new Error(`${command} exited with ${code}:\n${stderr.slice(-2000)}`);
+  return { exitCode: code, stdout, stderr };
 }
 
 // ---- the run -------------------------------------------------------------------------------
@@ -431,10 +322,4 @@ async function run(toxiproxyVersion: string, toxiproxyBinary: string, quiet: str
   const intruders = new Set([...disturbed.values()].flatMap((names) => [...names]));
   console.log(`  machine: ${cpus().length} CPUs; before up: ${quiet}; load at the end ${loadavg()[0]!.toFixed(2)}`);
   if (intruders.size > 0) console.log(`  * measured while other stacks or containers ran on the engine (disturbed): ${[...intruders].join(", ")}`);
-}
-
-function meanCpu(runs: readonly Map<string, number>[] | undefined): Map<string, number> | undefined {
-  if (!runs?.length) return undefined;
-  const parties = new Set(runs.flatMap((run) => [...run.keys()]));
-  return new Map([...parties].map((party) => [party, runs.reduce((sum, run) => sum + (run.get(party) ?? 0), 0) / runs.length]));
 }

@@ -136,3 +136,10 @@ export function printCpu(rows: readonly { label: string; cpu: Map<string, number
     console.log(`  ${row.label.padEnd(labelWidth)}${parties.map((party) => (row.cpu!.has(party) ? `${row.cpu!.get(party)!.toFixed(0)}%` : "-").padStart(width(party))).join("")}`);
   }
 }
+
+/** Each party's CPU, averaged over the rounds of one cell. */
+export function meanCpu(runs: readonly Map<string, number>[] | undefined): Map<string, number> | undefined {
+  if (!runs?.length) return undefined;
+  const parties = new Set(runs.flatMap((run) => [...run.keys()]));
+  return new Map([...parties].map((party) => [party, runs.reduce((sum, run) => sum + (run.get(party) ?? 0), 0) / runs.length]));
+}

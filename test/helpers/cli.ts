@@ -4,41 +4,25 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Agent, fetch as undiciFetch, type Response } from "undici";
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 import { projectName } from "../../src/config/resolve.js";
 import { connectEngine } from "../../src/engine/docker.js";
 import { LABEL_PROJECT } from "../../src/engine/labels.js";
 import { prodlikeHome } from "../../src/tls/ca.js";
+import { runProcess, type ProcessResult } from "./run-process.js";
 
 export const REPO = resolve(import.meta.dirname, "..", "..");
 const BIN = join(REPO, "bin", "prodlike.js");
 
-export interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type CliResult = ProcessResult;
 
 /** Run the built CLI as a user would, with a time limit so a hang fails the test. */
 export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, "--log-format", "json", ...args], {
-      cwd: options.cwd ?? REPO,
-      env: { ...process.env, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`prodlike ${args.join(" ")} did not finish in ${options.timeoutMs ?? 600_000} ms\nstdout:\n${stdout}\nstderr:\n${stderr.slice(-4000)}`));
-    }, options.timeoutMs ?? 600_000);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code: code ?? -1, stdout, stderr });
-    });
+  return runProcess(process.execPath, [BIN, "--log-format", "json", ...args], {
+    cwd: options.cwd ?? REPO,
+    env: { ...process.env, ...options.env },
+    timeoutMs: options.timeoutMs ?? 600_000,
+    what: `prodlike ${args.join(" ")}`,
   });
 }
 
@@ -52,6 +36,25 @@ export async function copyFixture(name: string): Promise<{ dir: string; project:
 }
 
 /** Containers, networks and volumes still labelled with the project. */
+/**
+ * Fresh copies of a fixture for one test file's tests: after each test, the copies it made are
+ * taken down with their volumes and deleted.
+ */
+export function useFixtureCopies(): (name?: string) => Promise<Awaited<ReturnType<typeof copyFixture>>> {
+  const made: Awaited<ReturnType<typeof copyFixture>>[] = [];
+  afterEach(async () => {
+    for (const copy of made.splice(0).reverse()) {
+      await runCli(["down", copy.dir, "--volumes"]);
+      await copy.dispose();
+    }
+  });
+  return async (name = "render-supabase") => {
+    const copy = await copyFixture(name);
+    made.push(copy);
+    return copy;
+  };
+}
+
 export async function leftovers(project: string): Promise<{ containers: number; networks: number; volumes: number }> {
   const docker = await connectEngine();
   const filters = { label: [`${LABEL_PROJECT}=${project}`] };

@@ -21,7 +21,7 @@ beforeAll(async () => {
     cloudName: CLOUD,
     apiKey: KEY,
     apiSecret: SECRET,
-    s3: { endpoint: minio.endpoint, accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+    s3: minio,
     logger: pino({ level: "silent" }),
   });
   const base = await standIn.listen(0, "127.0.0.1");

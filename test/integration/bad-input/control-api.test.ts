@@ -6,7 +6,7 @@ import { Link } from "../../../src/links/link.js";
 import { LinkSet } from "../../../src/links/link-set.js";
 import { cleanup, disposers, echoServer } from "../links/helpers.js";
 import { nearlyValid, oddText } from "./mutate.js";
-import { exchange, fuzzListener, type Target } from "./process-health.js";
+import { fuzzListener, type Target } from "./process-health.js";
 
 const TOKEN = "s3cret";
 let control: ControlServer;

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:net";
 import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { copyFixture, leftovers, runCli } from "../../helpers/cli.js";
+import { leftovers, runCli, useFixtureCopies } from "../../helpers/cli.js";
 
 /**
  * A broken app gives a clear, actionable message and exit 1 — never a hang — and leaves no
@@ -14,14 +14,7 @@ describe("prodlike up on broken apps", () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function fixture() {
-    const copy = await copyFixture("render-supabase");
-    cleanups.push(async () => {
-      await runCli(["down", copy.dir, "--volumes"]);
-      await copy.dispose();
-    });
-    return copy;
-  }
+  const fixture = useFixtureCopies();
 
   async function upFails(dir: string, project: string, extra: string[] = []) {
     const result = await runCli(["up", dir, "--port", "0", "--http-port", "0", ...extra], { timeoutMs: 420_000 });

@@ -1,7 +1,7 @@
 import { appendFile, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { copyFixture, downFixture, leftovers, runCli, upFixture, type FixtureStack } from "../../helpers/cli.js";
+import { downFixture, leftovers, runCli, upFixture, useFixtureCopies, type FixtureStack } from "../../helpers/cli.js";
 import { projectDir } from "../../helpers/project-dir.js";
 
 /**
@@ -14,14 +14,7 @@ describe("prodlike up -d on broken projects, then status", () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function fixture() {
-    const copy = await copyFixture("render-supabase");
-    cleanups.push(async () => {
-      await runCli(["down", copy.dir, "--volumes"]);
-      await copy.dispose();
-    });
-    return copy;
-  }
+  const fixture = useFixtureCopies();
 
   async function detachFails(copy: { dir: string; project: string }, expected: string): Promise<void> {
     const result = await runCli(["up", "-d", copy.dir, "--port", "0", "--http-port", "0"], { timeoutMs: 420_000 });

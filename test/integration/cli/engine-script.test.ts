@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { REPO } from "../../helpers/cli.js";
-import { shellQuote, Terminal } from "../../helpers/terminal.js";
+import { Terminal } from "../../helpers/terminal.js";
 
 /**
  * scripts/engine.sh, when it must start dockerd, starts it where Ctrl-C on the demo cannot reach

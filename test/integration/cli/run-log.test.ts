@@ -1,21 +1,14 @@
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { copyFixture, fetchApp, leftovers, parseUp, runCli } from "../../helpers/cli.js";
+import { describe, expect, it } from "vitest";
+import { fetchApp, leftovers, parseUp, runCli, useFixtureCopies } from "../../helpers/cli.js";
 
 /** A run's log outlives `down`: the platform's output is kept in .prodlike/logs, the last 3 runs. */
 describe("the log of a run, after down", () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const fixture = useFixtureCopies();
 
   it("keeps the platform's output of the run in .prodlike/logs (mode 600), and only the last 3 runs", async () => {
-    const copy = await copyFixture("render-supabase");
-    cleanups.push(async () => {
-      await runCli(["down", copy.dir, "--volumes"]);
-      await copy.dispose();
-    });
+    const copy = await fixture();
     const logs = join(copy.dir, ".prodlike", "logs");
     await mkdir(logs, { recursive: true });
     // Three earlier runs: after this one, the oldest goes.

@@ -45,7 +45,7 @@ describe.skipIf(skip)("browse page in headless Chromium", () => {
       cloudName: CLOUD,
       apiKey: KEY,
       apiSecret: SECRET,
-      s3: { endpoint: minio.endpoint, accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+      s3: minio,
     });
     base = await standIn.listen(0, "127.0.0.1");
     await upload("products/red-dress", 300, 200, "#c0392b", "catalog");

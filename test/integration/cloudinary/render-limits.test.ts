@@ -21,7 +21,7 @@ async function startStandIn(): Promise<{ standIn: CloudinaryStandIn; base: strin
     cloudName: CLOUD,
     apiKey: KEY,
     apiSecret: SECRET,
-    s3: { endpoint: minio.endpoint, accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+    s3: minio,
     // one render at a time and an hour's budget: only a cancellation can free the slot here
     renders: { concurrency: 1, timeoutSeconds: 3600 },
   });

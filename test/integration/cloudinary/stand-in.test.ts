@@ -54,7 +54,7 @@ beforeAll(async () => {
     cloudName: CLOUD,
     apiKey: KEY,
     apiSecret: SECRET,
-    s3: { endpoint: minio.endpoint, accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+    s3: minio,
     logger: (await import("pino")).pino({ level: "error" }),
     uploadPresets: { open: { unsigned: true, folder: "unsigned", tags: ["from-preset"] }, locked: { unsigned: false } },
   });
@@ -376,7 +376,7 @@ describe("rate limit", () => {
       cloudName: CLOUD,
       apiKey: KEY,
       apiSecret: SECRET,
-      s3: { endpoint: minio.endpoint, accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+      s3: minio,
       rateLimit: { admin: 2 },
     });
     const url = await limited.listen();

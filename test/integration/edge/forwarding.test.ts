@@ -1,5 +1,5 @@
 import { Agent as HttpsAgent, get as httpsGet } from "node:https";
-import { connect as connectH2 } from "node:http2";
+import { connect as connectH2, type ClientHttp2Stream } from "node:http2";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
@@ -17,6 +17,19 @@ let entries: LogEntry[];
 
 async function startEdge(publicHost?: string): Promise<void> {
   ({ edge, backend, entries } = await edges.start({ publicHost }));
+}
+
+/** An HTTP/2 stream's response headers and whole body. */
+function h2Answer(stream: ClientHttp2Stream): Promise<{ headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    let body = "";
+    let headers: Record<string, unknown> = {};
+    stream.on("response", (received) => (headers = received));
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => (body += chunk));
+    stream.on("end", () => resolve({ headers, body }));
+    stream.on("error", reject);
+  });
 }
 
 describe("forwarding like Render's router", () => {
@@ -136,17 +149,7 @@ describe("forwarding like Render's router", () => {
     await startEdge();
     const session = connectH2(edge.httpsUrl, { ca: client.ca.certPem });
     try {
-      const ask = (headers: Record<string, string>) =>
-        new Promise<{ headers: Record<string, unknown>; body: string }>((resolve, reject) => {
-          const stream = session.request(headers);
-          let body = "";
-          let answer: Record<string, unknown> = {};
-          stream.on("response", (received) => (answer = received));
-          stream.setEncoding("utf8");
-          stream.on("data", (chunk: string) => (body += chunk));
-          stream.on("end", () => resolve({ headers: answer, body }));
-          stream.on("error", reject);
-        });
+      const ask = (headers: Record<string, string>) => h2Answer(session.request(headers));
       const local = edge.httpsUrl;
       const [echo, chunked, closed] = await Promise.all([
         ask({ ":path": "/h2?x=1", origin: local, referer: `${local}/form` }),
@@ -175,16 +178,12 @@ describe("forwarding like Render's router", () => {
     try {
       const stream = session.request({ ":path": "/upload", ":method": "POST", "content-type": "text/plain" });
       stream.write("first,");
-      let body = "";
-      stream.setEncoding("utf8");
-      stream.on("data", (chunk: string) => (body += chunk));
-      const ended = new Promise<void>((resolve, reject) => stream.on("end", resolve).on("error", reject));
+      const answer = h2Answer(stream);
       // Quiet for longer than the idle time and the PING's wait together (5 s + 5 s).
       await new Promise((resolve) => setTimeout(resolve, 11_000));
       expect(session.destroyed).toBe(false);
       stream.end("second");
-      await ended;
-      expect(JSON.parse(body)).toMatchObject({ method: "POST", url: "/upload" });
+      expect(JSON.parse((await answer).body)).toMatchObject({ method: "POST", url: "/upload" });
     } finally {
       session.close();
     }
