@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type Dockerode from "dockerode";
 import tar from "tar-fs";
+import { projectName } from "../../src/config/resolve.js";
+import { removeStack } from "../../src/engine/containers.js";
 import type { Docker } from "../../src/engine/docker.js";
 import { LABEL_IMAGE_INPUTS, LABEL_PROJECT, LABEL_SERVICE, networkName, stackLabels } from "../../src/engine/labels.js";
 import { cleanups, within } from "./shared.js";
@@ -11,6 +13,21 @@ import { cleanups, within } from "./shared.js";
 /** The containers both benches (link.ts, edge.ts) start and look up: bench images, helpers, the stack's services. */
 const BASE_IMAGE = "debian:bookworm-slim";
 const root = resolve(import.meta.dirname, "..", "..");
+
+/**
+ * A fresh copy of a fixture for one bench run, and its project name. The copy goes at cleanup,
+ * and so does whatever carries the project's label (containers, network, volumes): if `up` itself
+ * never returns, the deadline still removes what it started.
+ */
+export async function benchProject(docker: Docker, bench: string, fixture: string): Promise<{ dir: string; project: string }> {
+  const parent = await mkdtemp(join(tmpdir(), `prodlike-bench-${bench}-`));
+  const dir = join(parent, fixture);
+  await cp(join(root, "fixtures", fixture), dir, { recursive: true, filter: (path) => !path.split("/").includes(".prodlike") });
+  cleanups.push(() => rm(parent, { recursive: true, force: true }));
+  const project = projectName(dir);
+  cleanups.push(() => removeStack(docker, project, { volumes: true, keepLog: false }));
+  return { dir, project };
+}
 
 /** `prodlike-bench/<name>:<hash of base image, images/<name>/ and the extra files>`, built when missing. */
 export async function benchImage(docker: Docker, name: string, extra: Readonly<Record<string, string>> = {}): Promise<string> {

@@ -25,17 +25,14 @@
  * 127.0.0.1 (else "direct" is measured from the stack network only, and the host rows compare
  * the front with nginx), and the CA (loadOrCreateCa) that issues nginx's certificate.
  */
-import { cp, mkdtemp, rm } from "node:fs/promises";
-import { cpus, loadavg, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { cpus, loadavg } from "node:os";
 import type Dockerode from "dockerode";
 import { up } from "../../src/api.js";
-import { projectName } from "../../src/config/resolve.js";
 import { connectEngine } from "../../src/engine/docker.js";
 import { execCapture } from "../../src/engine/exec.js";
 import { LABEL_PROJECT, networkName } from "../../src/engine/labels.js";
 import { issueCertificate, loadOrCreateCa } from "../../src/tls/ca.js";
-import { addressOn, benchImage, hostPort, serviceContainer, startHelper } from "./containers.js";
+import { addressOn, benchImage, benchProject, hostPort, serviceContainer, startHelper } from "./containers.js";
 import { armDeadline, cleanUp, cleanups, meanCpu, measured, printCpu, waitQuiet, within } from "./shared.js";
 
 const PATH = process.env.BENCH_PATH ?? "/bench-404/";
@@ -46,7 +43,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const DEADLINE_MS = Number(process.env.BENCH_DEADLINE_S ?? 1200) * 1000;
 const WARMUP_SECONDS = 2;
 const NGINX_PORT = 8443;
-const root = resolve(import.meta.dirname, "..", "..");
 
 type Place = "host" | "network";
 type PathName = "direct" | "nginx (TLS)" | "front (TLS)";
@@ -76,19 +72,8 @@ const hardStop = armDeadline("bench:edge", DEADLINE_MS);
 
 // ---- the run -------------------------------------------------------------------------------
 
-const parent = await mkdtemp(join(tmpdir(), "prodlike-bench-edge-"));
-const dir = join(parent, "render-supabase");
-await cp(join(root, "fixtures", "render-supabase"), dir, { recursive: true, filter: (path) => !path.split("/").includes(".prodlike") });
-cleanups.push(() => rm(parent, { recursive: true, force: true }));
 const docker = await connectEngine();
-// If `up` itself never returns, the deadline still removes what it started, by its label.
-const expectedProject = projectName(dir);
-cleanups.push(async () => {
-  const filters = { label: [`${LABEL_PROJECT}=${expectedProject}`] };
-  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {});
-  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => {});
-  for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
-});
+const { dir, project: expectedProject } = await benchProject(docker, "edge", "render-supabase");
 
 try {
   const quiet = await waitQuiet(docker, expectedProject);

@@ -24,16 +24,15 @@
  * link (the host-side DATABASE_URL of stack.env), and finding postgres and pgbouncer by their
  * prodlike.service labels.
  */
-import { cp, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import { cpus, homedir, loadavg, tmpdir } from "node:os";
+import { mkdir, readFile, stat } from "node:fs/promises";
+import { cpus, homedir, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { up } from "../../src/api.js";
-import { projectName } from "../../src/config/resolve.js";
 import { connectEngine } from "../../src/engine/docker.js";
 import { execCapture, type ExecResult } from "../../src/engine/exec.js";
 import { LABEL_PROJECT, networkName } from "../../src/engine/labels.js";
 import { runProcess } from "../helpers/run-process.js";
-import { addressOn, benchImage, hostPort, serviceContainer, startHelper } from "./containers.js";
+import { addressOn, benchImage, benchProject, hostPort, serviceContainer, startHelper } from "./containers.js";
 import { armDeadline, cleanUp, cleanups, meanCpu, measured, printCpu, waitQuiet, within } from "./shared.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -116,19 +115,8 @@ async function runHost(command: string, args: readonly string[], options: { env?
 
 // ---- the run -------------------------------------------------------------------------------
 
-const parent = await mkdtemp(join(tmpdir(), "prodlike-bench-link-"));
-const dir = join(parent, "render-supabase");
-await cp(join(root, "fixtures", "render-supabase"), dir, { recursive: true, filter: (path) => !path.split("/").includes(".prodlike") });
-cleanups.push(() => rm(parent, { recursive: true, force: true }));
 const docker = await connectEngine();
-// If `up` itself never returns, the deadline still removes what it started, by its label.
-const expectedProject = projectName(dir);
-cleanups.push(async () => {
-  const filters = { label: [`${LABEL_PROJECT}=${expectedProject}`] };
-  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {});
-  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => {});
-  for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {});
-});
+const { dir, project: expectedProject } = await benchProject(docker, "link", "render-supabase");
 
 try {
   // Built before `up`, so a missing Go fails in a second, not after the stack starts.

@@ -16,16 +16,12 @@
  * woken by the next request (held, must not fail). A failure counts as explained when it
  * happened while a fault was on, or within FAULT_GRACE_MS after it ended.
  */
-import { cp, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import sharp from "sharp";
 import { FormData } from "undici";
 import { up } from "../../src/api.js";
-import { projectName } from "../../src/config/resolve.js";
 import { connectEngine } from "../../src/engine/docker.js";
-import { LABEL_PROJECT } from "../../src/engine/labels.js";
 import type { RunningStack } from "../../src/running-stack.js";
+import { benchProject } from "./containers.js";
 import { armDeadline, cleanUp, cleanups, waitQuiet, within } from "./shared.js";
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
@@ -36,7 +32,6 @@ const DEADLINE_MS = Number(process.env.BENCH_DEADLINE_S ?? MINUTES * 60 + 1200) 
 const REQUEST_TIMEOUT_MS = 120_000;
 const FAULT_GRACE_MS = 2_000;
 const FIXTURE = "render-neon-upstash-cloudinary";
-const root = resolve(import.meta.dirname, "..", "..");
 
 type Fault = "none" | "db latency 200ms" | "redis reset_peer" | "sleep/wake";
 
@@ -59,19 +54,8 @@ interface Sample {
 }
 
 const hardStop = armDeadline("bench:soak", DEADLINE_MS);
-const parent = await mkdtemp(join(tmpdir(), "prodlike-soak-"));
-const dir = join(parent, FIXTURE);
-await cp(join(root, "fixtures", FIXTURE), dir, { recursive: true, filter: (path) => !path.split("/").includes(".prodlike") });
-cleanups.push(() => rm(parent, { recursive: true, force: true }));
 const docker = await connectEngine();
-const expectedProject = projectName(dir);
-// If `up` itself never returns, the deadline still removes what it started, by its label.
-cleanups.push(async () => {
-  const filters = { label: [`${LABEL_PROJECT}=${expectedProject}`] };
-  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true, v: true });
-  for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove();
-  for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove();
-});
+const { dir, project: expectedProject } = await benchProject(docker, "soak", FIXTURE);
 
 try {
   console.error(`machine: ${await waitQuiet(docker, expectedProject)}`);
